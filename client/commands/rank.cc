@@ -1,0 +1,218 @@
+#include "client/commands/rank.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "client/commands/common.h"
+#include "client/output/table.h"
+#include "gather/v1/gather.grpc.pb.h"
+#include "nlohmann/json.hpp"
+#include "service/extract/score.h"
+
+namespace gather::client {
+namespace {
+
+absl::StatusOr<v1::Reducer> ReducerFlag(absl::string_view flag, absl::string_view value) {
+  auto reducer = extract::ParseReducer(value);
+  if (!reducer.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", reducer.status().message()));
+  switch (*reducer) {
+    case extract::Reducer::kMean: return v1::REDUCER_MEAN;
+    case extract::Reducer::kSum: return v1::REDUCER_SUM;
+    case extract::Reducer::kMin: return v1::REDUCER_MIN;
+    case extract::Reducer::kMax: return v1::REDUCER_MAX;
+    case extract::Reducer::kLast: return v1::REDUCER_LAST;
+    case extract::Reducer::kCount: return v1::REDUCER_COUNT;
+  }
+  return v1::REDUCER_UNSPECIFIED;
+}
+
+absl::Status AddJob(v1::FetchAndRankRequest& request, absl::string_view line) {
+  line = absl::StripAsciiWhitespace(line);
+  if (line.empty() || line.front() == '#') return absl::OkStatus();
+  std::vector<absl::string_view> parts = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+  v1::Job* job = request.add_jobs();
+  if (parts.size() >= 2) {
+    job->set_id(std::string(parts[0]));
+    job->set_url(std::string(parts[1]));
+  } else {
+    job->set_url(std::string(parts[0]));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& options) {
+  v1::FetchAndRankRequest request;
+  for (const std::string& url : options.urls) {
+    if (absl::Status status = AddJob(request, url); !status.ok()) return status;
+  }
+  if (!options.urls_file.empty()) {
+    std::ifstream in(options.urls_file);
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("--urls: cannot open ", options.urls_file));
+    std::string line;
+    while (std::getline(in, line)) {
+      if (absl::Status status = AddJob(request, line); !status.ok()) return status;
+    }
+  }
+  bool discovery = !options.index_url.empty() || !options.url_template.empty();
+  if (discovery) {
+    if (request.jobs_size() > 0) {
+      return absl::InvalidArgumentError("give URLs or --index/--template, not both");
+    }
+    if (options.index_url.empty() || options.url_template.empty()) {
+      return absl::InvalidArgumentError("--index and --template go together");
+    }
+    v1::Discovery* d = request.mutable_discovery();
+    d->set_index_url(options.index_url);
+    d->set_keys_pointer(options.keys_pointer);
+    d->set_url_template(options.url_template);
+  } else if (request.jobs_size() == 0) {
+    return absl::InvalidArgumentError("no URLs: give them as arguments, with --urls FILE, or use --index/--template");
+  }
+  v1::ScoreSpec* score = request.mutable_score();
+  score->set_values_pointer(options.values_pointer);
+  score->set_skip_columns(options.skip_columns);
+  auto row = ReducerFlag("--row", options.row_reducer);
+  if (!row.ok()) return row.status();
+  auto across = ReducerFlag("--across", options.across_reducer);
+  if (!across.ok()) return across.status();
+  score->set_row_reducer(*row);
+  score->set_across_reducer(*across);
+  request.set_top_n(options.top);
+  request.set_order(options.ascending ? v1::ORDER_ASCENDING : v1::ORDER_DESCENDING);
+  for (const std::string& text : options.headers) {
+    auto header = ParseHeaderFlag(text);
+    if (!header.ok()) return header.status();
+    *request.add_headers() = *header;
+  }
+  v1::FetchPolicy* policy = request.mutable_policy();
+  policy->set_concurrency(options.concurrency);
+  policy->set_timeout_seconds(options.timeout_seconds);
+  policy->set_max_body_bytes(options.max_body_bytes);
+  return request;
+}
+
+int RunRank(const RankOptions& options) {
+  auto request = BuildRankRequest(options);
+  if (!request.ok()) {
+    std::cerr << "gather: " << request.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto stub = v1::Gather::NewStub(MakeChannel(options.server));
+  grpc::ClientContext context;
+  if (options.deadline_seconds > 0) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(static_cast<int64_t>(options.deadline_seconds * 1000)));
+  }
+  std::unique_ptr<grpc::ClientReader<v1::FetchAndRankResponse>> reader =
+      stub->FetchAndRank(&context, *request);
+  v1::FetchAndRankResponse response;
+  std::vector<v1::JobResult> failures;
+  std::optional<v1::RankSummary> summary;
+  uint64_t results = 0;
+  while (reader->Read(&response)) {
+    if (response.has_result()) {
+      ++results;
+      if (!IsSuccess(response.result().status())) failures.push_back(response.result());
+    } else if (response.has_summary()) {
+      summary = response.summary();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return ReportRpcError(status, options.server);
+  if (!summary) {
+    std::cerr << "gather: the stream ended without a summary\n";
+    return kExitRpcFailed;
+  }
+
+  if (options.json) {
+    for (const v1::RankedJob& entry : summary->ranking()) {
+      nlohmann::json line = {{"rank", entry.rank()}, {"id", entry.id()}, {"score", entry.score()},
+                             {"url", entry.url()}};
+      if (options.link) line["link"] = options.link(entry.id());
+      std::cout << line.dump() << "\n";
+    }
+  } else {
+    std::vector<std::string> header = {"rank", options.id_column, "score"};
+    std::vector<bool> right = {true, false, true};
+    header.push_back(options.link ? "link" : "url");
+    right.push_back(false);
+    Table table(header, right);
+    for (const v1::RankedJob& entry : summary->ranking()) {
+      table.AddRow({std::to_string(entry.rank()), entry.id(), FormatFixed(entry.score(), options.decimals),
+                    options.link ? options.link(entry.id()) : entry.url()});
+    }
+    table.Print(std::cout);
+  }
+  std::cout.flush();
+
+  if (!options.quiet) {
+    std::string counts;
+    for (const v1::StatusCount& count : summary->status_counts()) {
+      absl::StrAppend(&counts, counts.empty() ? "" : ", ", count.count(), " ", StatusName(count.status()));
+    }
+    std::cerr << summary->jobs() << " jobs in " << FormatFixed(summary->wall_ms() / 1000, 2)
+              << " s: " << (counts.empty() ? "none" : counts) << "\n";
+    size_t shown = 0;
+    for (const v1::JobResult& failure : failures) {
+      if (++shown > 10) {
+        std::cerr << "  ... and " << failures.size() - 10 << " more failures\n";
+        break;
+      }
+      std::cerr << "  " << StatusName(failure.status()) << " " << failure.id() << ": "
+                << failure.error() << "\n";
+    }
+  }
+  (void)results;
+  return failures.empty() ? kExitOk : kExitJobsFailed;
+}
+
+absl::StatusOr<RankOptions> NetdataRankOptions(const NetdataOptions& options) {
+  std::string base(absl::StripSuffix(options.dashboard, "/"));
+  if (base.empty()) return absl::InvalidArgumentError("--dashboard is required");
+  if (options.points <= 0) return absl::InvalidArgumentError("--points must be positive");
+  RankOptions rank;
+  rank.server = options.server;
+  rank.index_url = base + "/api/v1/charts";
+  rank.keys_pointer = "/charts";
+  rank.url_template = absl::StrCat(base, "/api/v1/data?chart={key}&points=", options.points,
+                                   "&after=", options.after, "&before=", options.before);
+  rank.values_pointer = "/data";
+  rank.skip_columns = 1;  // the time column
+  rank.row_reducer = "mean";
+  rank.across_reducer = "mean";
+  rank.top = options.top;
+  rank.concurrency = options.concurrency;
+  rank.timeout_seconds = options.timeout_seconds;
+  rank.deadline_seconds = options.deadline_seconds;
+  rank.headers = options.headers;
+  rank.json = options.json;
+  rank.id_column = "chart";
+  rank.link = [base](const std::string& chart) {
+    // The dashboard's menu anchor for the chart: type "system", family "cpu" for "system.cpu".
+    size_t dot = chart.find('.');
+    if (dot == std::string::npos) return absl::StrCat(base, "/#menu_", chart);
+    return absl::StrCat(base, "/#menu_", chart.substr(0, dot), "_submenu_", chart.substr(dot + 1));
+  };
+  return rank;
+}
+
+int RunNetdata(const NetdataOptions& options) {
+  auto rank = NetdataRankOptions(options);
+  if (!rank.ok()) {
+    std::cerr << "gather: " << rank.status().message() << "\n";
+    return kExitUsage;
+  }
+  return RunRank(*rank);
+}
+
+}  // namespace gather::client

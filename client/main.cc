@@ -1,0 +1,90 @@
+// gather: the command-line client of gatherd (gather.v1 over gRPC).
+#include <iostream>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "client/commands/common.h"
+#include "client/commands/health.h"
+#include "client/commands/rank.h"
+
+int main(int argc, char** argv) {
+  using namespace gather::client;
+  CLI::App app{
+      "gather: fetch many HTTP URLs concurrently through gatherd, score or extract what comes\n"
+      "back, and print the results.\n\n"
+      "Exit codes: 0 every job OK or MISSING; 1 some jobs failed (results still written);\n"
+      "2 usage or request error; 3 server unreachable or the RPC failed."};
+  app.require_subcommand(1);
+  std::string server = DefaultServer();
+  app.add_option("--server", server, "gatherd address HOST:PORT (env GATHER_SERVER)")
+      ->capture_default_str();
+
+  // ---- rank ----
+  RankOptions rank;
+  CLI::App* rank_cmd = app.add_subcommand(
+      "rank", "Fetch URLs, score each from its JSON body, print the top N.\n"
+              "Example: gather rank --pointer /data --skip-columns 1 URL1 URL2 ...");
+  rank_cmd->add_option("urls", rank.urls, "URLs to fetch (or 'ID URL' pairs in --urls)");
+  rank_cmd->add_option("--urls", rank.urls_file, "file with one 'URL' or 'ID URL' per line");
+  rank_cmd->add_option("--index", rank.index_url, "discovery: URL of a JSON index listing the keys");
+  rank_cmd->add_option("--keys", rank.keys_pointer, "discovery: JSON pointer to the keys (object or array) in the index");
+  rank_cmd->add_option("--template", rank.url_template, "discovery: URL template with {key}");
+  rank_cmd->add_option("--pointer", rank.values_pointer,
+                       "JSON pointer to the values: a number, an array, or an array of rows")
+      ->required();
+  rank_cmd->add_option("--skip-columns", rank.skip_columns, "leading entries of each row to ignore (e.g. 1 for a time column)");
+  rank_cmd->add_option("--row", rank.row_reducer, "reducer within a row: mean|sum|min|max|last|count")->capture_default_str();
+  rank_cmd->add_option("--across", rank.across_reducer, "reducer across rows: mean|sum|min|max|last|count")->capture_default_str();
+  rank_cmd->add_option("--top", rank.top, "entries in the ranking (0 = all)")->capture_default_str();
+  rank_cmd->add_flag("--ascending", rank.ascending, "lowest score first");
+  rank_cmd->add_option("--concurrency", rank.concurrency, "transfers in flight for this call (server default 50)");
+  rank_cmd->add_option("--timeout", rank.timeout_seconds, "per-job timeout in seconds (server default 10)");
+  rank_cmd->add_option("--deadline", rank.deadline_seconds, "deadline of the whole call in seconds (0 = none)");
+  rank_cmd->add_option("--max-body", rank.max_body_bytes, "body cap in bytes (server default 8 MiB)");
+  rank_cmd->add_option("--header", rank.headers, "request header 'Name: value' (repeatable; never printed)");
+  rank_cmd->add_flag("--json", rank.json, "print JSON lines (rank, id, score, url) instead of a table");
+  rank_cmd->add_flag("--quiet", rank.quiet, "no summary of statuses and failures on stderr");
+
+  // ---- netdata ----
+  NetdataOptions netdata;
+  CLI::App* netdata_cmd = app.add_subcommand(
+      "netdata", "Rank every chart of a netdata agent by its recent average: list /api/v1/charts,\n"
+                 "fetch /api/v1/data for each chart concurrently, score = mean over rows of each\n"
+                 "row's mean (time column and nulls skipped).");
+  netdata_cmd->add_option("--dashboard", netdata.dashboard, "netdata agent URL, e.g. http://127.0.0.1:19999")->required();
+  netdata_cmd->add_option("--top", netdata.top, "charts to show (0 = all)")->capture_default_str();
+  netdata_cmd->add_option("--points", netdata.points, "points per chart")->capture_default_str();
+  netdata_cmd->add_option("--after", netdata.after, "start, seconds relative to now")->capture_default_str();
+  netdata_cmd->add_option("--before", netdata.before, "end, seconds relative to now")->capture_default_str();
+  netdata_cmd->add_option("--concurrency", netdata.concurrency, "charts fetched at once (server default 50)");
+  netdata_cmd->add_option("--timeout", netdata.timeout_seconds, "per-chart timeout in seconds");
+  netdata_cmd->add_option("--deadline", netdata.deadline_seconds, "deadline of the whole call in seconds (0 = none)");
+  netdata_cmd->add_option("--header", netdata.headers, "request header 'Name: value' (repeatable; never printed)");
+  netdata_cmd->add_flag("--json", netdata.json, "print JSON lines instead of a table");
+
+  // ---- health ----
+  HealthOptions health;
+  CLI::App* health_cmd = app.add_subcommand("health", "Ask gatherd's grpc.health.v1 service; exit 0 when SERVING.");
+  health_cmd->add_option("--service", health.service, "service name to check (default: the server)");
+  health_cmd->add_option("--timeout", health.timeout_seconds, "seconds to wait")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  if (rank_cmd->parsed()) {
+    rank.server = server;
+    return RunRank(rank);
+  }
+  if (netdata_cmd->parsed()) {
+    netdata.server = server;
+    return RunNetdata(netdata);
+  }
+  if (health_cmd->parsed()) {
+    health.server = server;
+    return RunHealth(health);
+  }
+  return kExitUsage;
+}

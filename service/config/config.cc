@@ -1,0 +1,59 @@
+#include "service/config/config.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace gather::config {
+namespace {
+
+absl::Status Positive(absl::string_view flag, double value) {
+  if (value > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be positive, got ", value));
+}
+
+}  // namespace
+
+absl::StatusOr<Config> LoadConfig(const Flags& flags) {
+  Config config;
+  if (flags.listen.empty() || flags.listen.find(':') == std::string::npos) {
+    return absl::InvalidArgumentError("--listen must be HOST:PORT");
+  }
+  config.listen = flags.listen;
+  for (auto [name, value] : {std::pair<absl::string_view, double>{"max_rpcs", flags.max_rpcs},
+                             {"max_inflight", flags.max_inflight},
+                             {"max_per_host", flags.max_per_host},
+                             {"max_rpc_concurrency", flags.max_rpc_concurrency},
+                             {"default_timeout", flags.default_timeout_seconds},
+                             {"max_timeout", flags.max_timeout_seconds},
+                             {"max_body_bytes", static_cast<double>(flags.max_body_bytes)},
+                             {"max_jobs", static_cast<double>(flags.max_jobs)}}) {
+    if (absl::Status status = Positive(name, value); !status.ok()) return status;
+  }
+  if (flags.follow_redirects < 0 || flags.follow_redirects > 20) {
+    return absl::InvalidArgumentError("--follow_redirects must be between 0 and 20");
+  }
+  if (flags.default_timeout_seconds > flags.max_timeout_seconds) {
+    return absl::InvalidArgumentError("--default_timeout may not exceed --max_timeout");
+  }
+  auto allow = policy::ParseCidrList(flags.egress_allow);
+  if (!allow.ok()) return absl::InvalidArgumentError(absl::StrCat("--egress_allow: ", allow.status().message()));
+  auto deny = policy::ParseCidrList(flags.egress_deny);
+  if (!deny.ok()) return absl::InvalidArgumentError(absl::StrCat("--egress_deny: ", deny.status().message()));
+  config.egress_allow = *std::move(allow);
+  config.egress_deny = *std::move(deny);
+  config.max_rpcs = flags.max_rpcs;
+  config.max_inflight = flags.max_inflight;
+  config.max_per_host = flags.max_per_host;
+  config.follow_redirects = flags.follow_redirects;
+  config.ca_file = flags.ca_file;
+  config.limits.max_rpc_concurrency = flags.max_rpc_concurrency;
+  config.limits.default_concurrency = std::min(config.limits.default_concurrency, flags.max_rpc_concurrency);
+  config.limits.default_timeout = absl::Seconds(flags.default_timeout_seconds);
+  config.limits.max_timeout = absl::Seconds(flags.max_timeout_seconds);
+  config.limits.max_body_bytes = flags.max_body_bytes;
+  config.limits.default_max_body_bytes = std::min<uint64_t>(8u << 20, flags.max_body_bytes);
+  config.limits.max_jobs = flags.max_jobs;
+  return config;
+}
+
+}  // namespace gather::config

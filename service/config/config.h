@@ -1,0 +1,63 @@
+// Server configuration: one struct, filled from flags in main.cc, validated in one place.
+#ifndef GATHER_SERVICE_CONFIG_CONFIG_H_
+#define GATHER_SERVICE_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "service/policy/egress_policy.h"
+
+namespace gather::config {
+
+// Per-RPC defaults and the bounds a request may not exceed.
+struct Limits {
+  absl::Duration default_timeout = absl::Seconds(10);
+  absl::Duration max_timeout = absl::Minutes(5);
+  int default_concurrency = 50;
+  int max_rpc_concurrency = 1000;
+  uint64_t default_max_body_bytes = 8u << 20;
+  uint64_t max_body_bytes = 64u << 20;
+  uint64_t max_jobs = 1'000'000;       // jobs of one FetchAndRank (explicit or discovered)
+  size_t max_url_length = 8192;
+  size_t max_headers = 64;             // headers per request
+  size_t max_header_bytes = 16 * 1024; // name + value of one header
+};
+
+// The raw values of gatherd's flags, before validation.
+struct Flags {
+  std::string listen = "127.0.0.1:50051";
+  std::string egress_allow;
+  std::string egress_deny;
+  int max_rpcs = 64;
+  int max_inflight = 2000;
+  int max_per_host = 1000;
+  int max_rpc_concurrency = 1000;
+  int follow_redirects = 0;
+  double default_timeout_seconds = 10;
+  double max_timeout_seconds = 300;
+  uint64_t max_body_bytes = 64u << 20;
+  uint64_t max_jobs = 1'000'000;
+  std::string ca_file;
+};
+
+struct Config {
+  std::string listen;
+  int max_rpcs = 64;
+  int max_inflight = 2000;
+  int max_per_host = 1000;
+  int follow_redirects = 0;
+  std::string ca_file;
+  std::vector<policy::Cidr> egress_allow;
+  std::vector<policy::Cidr> egress_deny;
+  Limits limits;
+};
+
+// Validates `flags`; INVALID_ARGUMENT names the flag at fault.
+absl::StatusOr<Config> LoadConfig(const Flags& flags);
+
+}  // namespace gather::config
+
+#endif  // GATHER_SERVICE_CONFIG_CONFIG_H_

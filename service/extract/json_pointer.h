@@ -1,0 +1,44 @@
+// RFC 6901 JSON pointers: parsing/validation (pure) and lookup in a simdjson On-Demand document.
+#ifndef GATHER_SERVICE_EXTRACT_JSON_POINTER_H_
+#define GATHER_SERVICE_EXTRACT_JSON_POINTER_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "simdjson.h"
+
+namespace gather::extract {
+
+// A validated JSON pointer. `text` is the pointer as written (what simdjson's at_pointer takes);
+// `tokens` are its unescaped reference tokens ("~1" -> "/", "~0" -> "~").
+struct JsonPointer {
+  std::string text;
+  std::vector<std::string> tokens;
+};
+
+// Parses and validates `text`: "" (the whole document) or "/"-separated tokens where "~" is only
+// followed by "0" or "1". Errors are INVALID_ARGUMENT and say what is wrong (without a field name;
+// callers prefix theirs).
+absl::StatusOr<JsonPointer> ParseJsonPointer(absl::string_view text);
+
+// Where a lookup ended.
+enum class LookupStatus {
+  kFound,
+  kAbsent,    // a member or index on the path does not exist, or the path runs through a scalar
+  kNotJson,   // the document is not valid JSON where the lookup went
+};
+
+// Gives `body` the capacity simdjson needs past its end (SIMDJSON_PADDING) without changing its
+// contents, and returns a padded view of it. Cheap when the capacity is already there.
+simdjson::padded_string_view PadForParse(std::string& body);
+
+// Maps a simdjson error met during a lookup to a LookupStatus.
+LookupStatus ClassifyLookupError(simdjson::error_code error);
+
+}  // namespace gather::extract
+
+#endif  // GATHER_SERVICE_EXTRACT_JSON_POINTER_H_

@@ -1,0 +1,38 @@
+// The fetch engine interface: thread-safe submission of HTTP jobs in groups (one group per RPC),
+// each job completing exactly once on the engine's own thread via the group's FetchSink.
+#ifndef GATHER_SERVICE_FETCH_FETCH_ENGINE_H_
+#define GATHER_SERVICE_FETCH_FETCH_ENGINE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "service/fetch/fetch_types.h"
+
+namespace gather::fetch {
+
+// All methods are thread-safe and never block on network work. Calls from one thread take effect
+// in the order they were made.
+class FetchEngine {
+ public:
+  virtual ~FetchEngine() = default;
+
+  // Opens a group whose completions go to `sink`. The sink must outlive every job submitted to
+  // the group.
+  virtual GroupId OpenGroup(FetchSink* sink, const GroupOptions& options) = 0;
+
+  // Queues one job (or a batch) in `group`. `tag` comes back with the completion.
+  virtual void Submit(GroupId group, uint64_t tag, FetchRequest request) = 0;
+  virtual void SubmitBatch(GroupId group,
+                           std::vector<std::pair<uint64_t, FetchRequest>> batch) = 0;
+
+  // Ends every queued and in-flight job of the group promptly with `outcome` (kCancelled or
+  // kTimeout); their completions are delivered as usual. Later submits to the group still run.
+  virtual void CancelGroup(GroupId group, FetchOutcome outcome) = 0;
+
+  // Forgets the group. Call only after its last completion has been delivered.
+  virtual void CloseGroup(GroupId group) = 0;
+};
+
+}  // namespace gather::fetch
+
+#endif  // GATHER_SERVICE_FETCH_FETCH_ENGINE_H_

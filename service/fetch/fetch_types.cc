@@ -1,0 +1,41 @@
+#include "service/fetch/fetch_types.h"
+
+#include <curl/curl.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace gather::fetch {
+
+HeaderSet::HeaderSet(const std::vector<std::pair<std::string, std::string>>& headers) {
+  curl_slist* list = nullptr;
+  for (const auto& [name, value] : headers) {
+    // "Name;" is curl's way to send a header with an empty value.
+    std::string line = value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value);
+    curl_slist* next = curl_slist_append(list, line.c_str());
+    if (next == nullptr) break;
+    list = next;
+    ++count_;
+  }
+  native_ = list;
+}
+
+HeaderSet::~HeaderSet() { curl_slist_free_all(static_cast<curl_slist*>(native_)); }
+
+absl::string_view FetchOutcomeName(FetchOutcome outcome) {
+  switch (outcome) {
+    case FetchOutcome::kResponse: return "RESPONSE";
+    case FetchOutcome::kTimeout: return "TIMEOUT";
+    case FetchOutcome::kConnectError: return "CONNECT_ERROR";
+    case FetchOutcome::kDnsError: return "DNS_ERROR";
+    case FetchOutcome::kTlsError: return "TLS_ERROR";
+    case FetchOutcome::kTooLarge: return "TOO_LARGE";
+    case FetchOutcome::kRedirectError: return "REDIRECT_ERROR";
+    case FetchOutcome::kBlocked: return "BLOCKED";
+    case FetchOutcome::kBadContent: return "BAD_CONTENT";
+    case FetchOutcome::kCancelled: return "CANCELLED";
+    case FetchOutcome::kError: return "ERROR";
+  }
+  return "?";
+}
+
+}  // namespace gather::fetch

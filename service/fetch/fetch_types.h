@@ -1,0 +1,94 @@
+// Plain types crossing the fetch engine's boundary. No curl types leak out of service/fetch.
+#ifndef GATHER_SERVICE_FETCH_FETCH_TYPES_H_
+#define GATHER_SERVICE_FETCH_FETCH_TYPES_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace gather::fetch {
+
+// An immutable list of request headers ("Name: value"), shared by every job of an RPC. The
+// native header list is built once here, so jobs do not rebuild it per transfer.
+class HeaderSet {
+ public:
+  explicit HeaderSet(const std::vector<std::pair<std::string, std::string>>& headers);
+  ~HeaderSet();
+  HeaderSet(const HeaderSet&) = delete;
+  HeaderSet& operator=(const HeaderSet&) = delete;
+
+  // The engine's native list (a curl_slist*); nullptr when empty. Read-only.
+  const void* native() const { return native_; }
+  size_t size() const { return count_; }
+
+ private:
+  void* native_ = nullptr;
+  size_t count_ = 0;
+};
+
+struct FetchRequest {
+  std::string url;
+  // Lower-case host of `url`; filled by the engine when empty. Per-host caps count by it.
+  std::string host;
+  std::shared_ptr<const HeaderSet> headers;  // may be null
+  // Counted from the start of the transfer; also bounded by the group's deadline.
+  absl::Duration timeout = absl::Seconds(10);
+  uint64_t max_body_bytes = 8u << 20;
+};
+
+// How a transfer ended, before any content is looked at.
+enum class FetchOutcome {
+  kResponse,       // an HTTP response arrived whole; see http_status
+  kTimeout,        // the job's timeout or the group's deadline ended it
+  kConnectError,   // refused, reset, broken mid-transfer
+  kDnsError,
+  kTlsError,
+  kTooLarge,       // body over max_body_bytes (on the wire or decompressed), or headers too big
+  kRedirectError,  // too many redirects or a redirect to a forbidden scheme
+  kBlocked,        // the egress policy refused the address
+  kBadContent,     // undecodable content encoding
+  kCancelled,      // the group was cancelled or the engine is stopping
+  kError,          // anything else (the message says what)
+};
+
+absl::string_view FetchOutcomeName(FetchOutcome outcome);
+
+struct FetchResult {
+  FetchOutcome outcome = FetchOutcome::kError;
+  int http_status = 0;
+  // The (decompressed) body. Has spare capacity for parsers that read past the end.
+  std::string body;
+  std::string error;  // empty for kResponse
+  absl::Duration queue_wait = absl::ZeroDuration();  // submit -> transfer start
+  absl::Duration latency = absl::ZeroDuration();     // transfer start -> end
+  uint32_t attempts = 0;
+};
+
+// Receives the completion of every job submitted to a group, on the engine's loop thread, exactly
+// once per job. Implementations must not block and must stay alive until their last job's
+// completion has been delivered.
+class FetchSink {
+ public:
+  virtual ~FetchSink() = default;
+  virtual void OnFetchDone(uint64_t tag, FetchResult& result) = 0;
+};
+
+struct GroupOptions {
+  // Maximum transfers of this group in flight at once (>= 1).
+  int max_concurrency = 50;
+  // Queued jobs still waiting at this time end with kTimeout, and transfers are cut at it.
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+using GroupId = uint64_t;
+
+}  // namespace gather::fetch
+
+#endif  // GATHER_SERVICE_FETCH_FETCH_TYPES_H_

@@ -1,0 +1,131 @@
+// gatherd: flags -> Config -> engine + service -> gRPC server; SIGTERM/SIGINT drain, then stop.
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "service/config/config.h"
+#include "service/fetch/curl_engine.h"
+#include "service/rpc/gather_service.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0 picks a free port)");
+ABSL_FLAG(std::string, egress_allow, "",
+          "comma-separated CIDRs gatherd may connect to even though they are not public "
+          "(e.g. 127.0.0.0/8 for local upstreams)");
+ABSL_FLAG(std::string, egress_deny, "", "comma-separated CIDRs never to connect to (wins over --egress_allow)");
+ABSL_FLAG(int, max_rpcs, 64, "RPCs served at once; more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, max_inflight, 2000, "HTTP transfers in flight over all RPCs");
+ABSL_FLAG(int, max_per_host, 1000, "HTTP transfers in flight to one host over all RPCs");
+ABSL_FLAG(int, max_rpc_concurrency, 1000, "upper bound of a request's policy.concurrency");
+ABSL_FLAG(int, follow_redirects, 0, "redirects to follow per job (0: a 3xx answer ends the job with REDIRECT_ERROR)");
+ABSL_FLAG(double, default_timeout, 10, "per-job timeout in seconds when a request gives none");
+ABSL_FLAG(double, max_timeout, 300, "upper bound of a request's per-job timeout, seconds");
+ABSL_FLAG(uint64_t, max_body_bytes, 64u << 20, "upper bound of a request's body cap, bytes");
+ABSL_FLAG(uint64_t, max_jobs, 1000000, "jobs of one FetchAndRank (explicit or discovered)");
+ABSL_FLAG(std::string, ca_file, "", "extra CA bundle (PEM) for TLS upstreams");
+ABSL_FLAG(double, shutdown_grace, 5, "seconds in-flight RPCs get to finish after SIGTERM");
+
+namespace {
+
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before any thread starts: block the signals we wait for, so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // with CURLOPT_NOSIGNAL libcurl no longer ignores it for us
+  RaiseFileLimit();
+
+  absl::SetProgramUsageMessage(
+      "gatherd: the gather gRPC service (gather.v1). Fetches many HTTP URLs concurrently and\n"
+      "streams scored or extracted results. Example:\n"
+      "  gatherd --listen=127.0.0.1:50051 --egress_allow=127.0.0.0/8");
+  absl::ParseCommandLine(argc, argv);
+
+  gather::config::Flags flags;
+  flags.listen = absl::GetFlag(FLAGS_listen);
+  flags.egress_allow = absl::GetFlag(FLAGS_egress_allow);
+  flags.egress_deny = absl::GetFlag(FLAGS_egress_deny);
+  flags.max_rpcs = absl::GetFlag(FLAGS_max_rpcs);
+  flags.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  flags.max_per_host = absl::GetFlag(FLAGS_max_per_host);
+  flags.max_rpc_concurrency = absl::GetFlag(FLAGS_max_rpc_concurrency);
+  flags.follow_redirects = absl::GetFlag(FLAGS_follow_redirects);
+  flags.default_timeout_seconds = absl::GetFlag(FLAGS_default_timeout);
+  flags.max_timeout_seconds = absl::GetFlag(FLAGS_max_timeout);
+  flags.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
+  flags.max_jobs = absl::GetFlag(FLAGS_max_jobs);
+  flags.ca_file = absl::GetFlag(FLAGS_ca_file);
+  auto config = gather::config::LoadConfig(flags);
+  if (!config.ok()) {
+    std::cerr << "gatherd: " << config.status().message() << "\n";
+    return 2;
+  }
+
+  gather::fetch::EngineOptions engine_options;
+  engine_options.max_inflight = config->max_inflight;
+  engine_options.max_per_host = config->max_per_host;
+  engine_options.follow_redirects = config->follow_redirects;
+  engine_options.ca_file = config->ca_file;
+  engine_options.egress = gather::policy::EgressPolicy(config->egress_allow, config->egress_deny);
+  auto engine = gather::fetch::CurlEngine::Create(std::move(engine_options));
+  if (!engine.ok()) {
+    std::cerr << "gatherd: " << engine.status().message() << "\n";
+    return 1;
+  }
+
+  gather::rpc::ServiceState state;
+  state.engine = engine->get();
+  state.limits = config->limits;
+  state.follow_redirects = config->follow_redirects;
+  state.max_rpcs = config->max_rpcs;
+  gather::rpc::GatherService service(&state);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config->listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "gatherd: cannot listen on " << config->listen << "\n";
+    return 1;
+  }
+  std::string host = config->listen.substr(0, config->listen.rfind(':'));
+  std::cout << "gatherd listening on " << host << ":" << port << std::endl;
+
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cerr << "gatherd: signal " << received << ", draining\n";
+  state.shutting_down = true;
+  if (auto* health = server->GetHealthCheckService()) health->Shutdown();
+  auto grace = std::chrono::milliseconds(
+      static_cast<int64_t>(absl::GetFlag(FLAGS_shutdown_grace) * 1000));
+  server->Shutdown(std::chrono::system_clock::now() + grace);
+  (*engine)->Stop();
+  std::cerr << "gatherd: stopped\n";
+  return 0;
+}

@@ -1,0 +1,369 @@
+#include "service/rpc/fetch_and_rank_reactor.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "service/extract/score.h"
+#include "service/rpc/status_convert.h"
+#include "simdjson.h"
+
+namespace gather::rpc {
+namespace {
+
+// One parser per thread that scores bodies (the engine's loop thread); reused across bodies.
+simdjson::ondemand::parser& ThreadParser() {
+  thread_local simdjson::ondemand::parser parser;
+  return parser;
+}
+
+absl::Time DeadlineOf(const grpc::CallbackServerContext* context) {
+  auto deadline = context->deadline();
+  // gRPC reports "no deadline" as a time point far in the future.
+  if (deadline >= std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 10)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace
+
+FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
+                                         grpc::CallbackServerContext* context,
+                                         const v1::FetchAndRankRequest* request)
+    : state_(state), context_(context), start_(absl::Now()) {
+  if (!state_->TryAdmit()) {
+    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        state_->shutting_down ? "the server is shutting down"
+                                              : "too many RPCs in progress (--max_rpcs)"));
+    return;
+  }
+  admitted_ = true;
+  auto plan = BuildRankPlan(*request, state_->limits);
+  if (!plan.ok()) {
+    Finish(ToGrpcStatus(plan.status()));
+    return;
+  }
+  plan_ = *std::move(plan);
+
+  // Jobs end a margin before the RPC's deadline so their TIMEOUT rows still reach the caller.
+  fetch::GroupOptions options;
+  options.max_concurrency = plan_->concurrency;
+  rpc_deadline_ = DeadlineOf(context_);
+  if (rpc_deadline_ != absl::InfiniteFuture()) {
+    absl::Duration left = rpc_deadline_ - start_;
+    absl::Duration margin = std::min(left / 10, absl::Milliseconds(250));
+    options.deadline = rpc_deadline_ - std::max(margin, absl::ZeroDuration());
+  }
+
+  std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (plan_->discovery) {
+      pending_ = 1;
+    } else {
+      jobs_ = std::move(plan_->jobs);
+      pending_ = jobs_.size();
+      batch.reserve(jobs_.size());
+      for (uint64_t tag = 0; tag < jobs_.size(); ++tag) {
+        batch.emplace_back(tag, MakeRequest(jobs_[tag]));
+      }
+    }
+  }
+  group_ = state_->engine->OpenGroup(this, options);
+  group_open_ = true;
+  if (plan_->discovery) {
+    fetch::FetchRequest index;
+    index.url = plan_->index_url;
+    index.headers = plan_->common_header_set;
+    index.timeout = plan_->timeout;
+    index.max_body_bytes = plan_->max_body_bytes;
+    state_->engine->Submit(group_, kIndexTag, std::move(index));
+  } else {
+    state_->engine->SubmitBatch(group_, std::move(batch));
+  }
+}
+
+fetch::FetchRequest FetchAndRankReactor::MakeRequest(const RankJob& job) const {
+  fetch::FetchRequest request;
+  request.url = job.url;
+  request.headers = job.headers;
+  request.timeout = plan_->timeout;
+  request.max_body_bytes = plan_->max_body_bytes;
+  return request;
+}
+
+void FetchAndRankReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
+  if (tag == kIndexTag) {
+    HandleIndex(result);
+  } else {
+    HandleJob(tag, result);
+  }
+}
+
+void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
+  std::string error;
+  v1::JobStatus status = JobStatusOf(result, state_->follow_redirects, &error);
+  std::vector<RankJob> jobs;
+  std::vector<v1::FetchAndRankResponse> invalid;
+  std::optional<grpc::Status> failure;
+  if (status == v1::JOB_STATUS_CANCELLED) {
+    failure = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled during discovery");
+  } else if (status != v1::JOB_STATUS_OK) {
+    failure = grpc::Status(
+        status == v1::JOB_STATUS_TIMEOUT ? grpc::StatusCode::DEADLINE_EXCEEDED
+                                         : grpc::StatusCode::UNAVAILABLE,
+        absl::StrCat("discovery.index_url: fetching the index failed: ", JobStatusName(status),
+                     " (", error, ")"));
+  } else {
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::value keys;
+    auto& parser = ThreadParser();
+    auto fail = [&](absl::string_view why) {
+      failure = grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                             absl::StrCat("discovery.keys_pointer: ", why));
+    };
+    if (parser.iterate(extract::PadForParse(result.body)).get(doc)) {
+      fail("the index is not JSON");
+    } else if (auto e = doc.at_pointer(plan_->keys_pointer.text).get(keys); e) {
+      fail(absl::StrCat("no keys at \"", plan_->keys_pointer.text, "\" in the index (",
+                        simdjson::error_message(e), ")"));
+    } else {
+      auto add_key = [&](std::string_view key_view) {
+        absl::string_view key(key_view.data(), key_view.size());
+        if (jobs.size() >= plan_->max_keys) return;
+        RankJob job;
+        job.id = std::string(key);
+        job.url = plan_->url_template->Expand(key);
+        job.headers = plan_->common_header_set;
+        jobs.push_back(std::move(job));
+      };
+      simdjson::ondemand::json_type type;
+      if (keys.type().get(type)) {
+        fail("the index is not JSON");
+      } else if (type == simdjson::ondemand::json_type::object) {
+        simdjson::ondemand::object object;
+        if (keys.get_object().get(object)) fail("the index is not JSON");
+        for (auto field : object) {
+          std::string_view key;
+          if (field.unescaped_key().get(key)) {
+            fail("the index is not JSON");
+            break;
+          }
+          add_key(key);
+        }
+      } else if (type == simdjson::ondemand::json_type::array) {
+        simdjson::ondemand::array array;
+        if (keys.get_array().get(array)) fail("the index is not JSON");
+        for (auto element : array) {
+          simdjson::ondemand::value value;
+          simdjson::ondemand::json_type element_type;
+          if (element.get(value) || value.type().get(element_type)) {
+            fail("the index is not JSON");
+            break;
+          }
+          if (element_type == simdjson::ondemand::json_type::string) {
+            std::string_view key;
+            if (value.get_string().get(key)) {
+              fail("the index is not JSON");
+              break;
+            }
+            add_key(key);
+          } else if (element_type == simdjson::ondemand::json_type::number) {
+            std::string_view raw = value.raw_json_token();
+            while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' ||
+                                    raw.back() == '\r' || raw.back() == '\t')) {
+              raw.remove_suffix(1);
+            }
+            add_key(raw);
+          } else {
+            fail("an element of the keys array is not a string or a number");
+            break;
+          }
+        }
+      } else {
+        fail(absl::StrCat("\"", plan_->keys_pointer.text,
+                          "\" is neither an object nor an array in the index"));
+      }
+    }
+  }
+
+  std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (failure) {
+      failure_ = failure;
+    } else {
+      jobs_ = std::move(jobs);
+      for (uint64_t tag = 0; tag < jobs_.size(); ++tag) {
+        const RankJob& job = jobs_[tag];
+        if (job.id.empty() || job.url.size() > state_->limits.max_url_length) {
+          v1::FetchAndRankResponse message;
+          v1::JobResult* row = message.mutable_result();
+          row->set_id(job.id);
+          row->set_seq(tag);
+          row->set_status(v1::JOB_STATUS_INVALID_KEY);
+          row->set_error(job.id.empty() ? "empty key"
+                                        : absl::StrCat("URL longer than ",
+                                                       state_->limits.max_url_length, " bytes"));
+          ++status_counts_[v1::JOB_STATUS_INVALID_KEY];
+          invalid.push_back(std::move(message));
+          continue;
+        }
+        batch.emplace_back(tag, MakeRequest(job));
+      }
+      pending_ += batch.size();
+    }
+    --pending_;  // the index itself
+    for (auto& message : invalid) {
+      Action queued = EnqueueLocked(std::move(message));
+      if (queued.write) action.write = queued.write;
+    }
+    Action next = NextLocked();
+    if (next.write) action.write = next.write;
+    action.finish = next.finish;
+  }
+  if (!batch.empty()) state_->engine->SubmitBatch(group_, std::move(batch));
+  Act(action);
+}
+
+void FetchAndRankReactor::HandleJob(uint64_t tag, fetch::FetchResult& result) {
+  v1::FetchAndRankResponse message;
+  v1::JobResult* row = message.mutable_result();
+  std::string error;
+  v1::JobStatus status = JobStatusOf(result, state_->follow_redirects, &error);
+  std::optional<double> score;
+  if (status == v1::JOB_STATUS_OK) {
+    extract::ScoreOutcome outcome =
+        extract::ScoreJson(ThreadParser(), extract::PadForParse(result.body), plan_->score);
+    switch (outcome.status) {
+      case extract::ScoreStatus::kOk: score = outcome.score; break;
+      case extract::ScoreStatus::kMissing: status = v1::JOB_STATUS_MISSING; break;
+      case extract::ScoreStatus::kBadContent: status = v1::JOB_STATUS_BAD_CONTENT; break;
+    }
+    error = std::move(outcome.error);
+  }
+  row->set_seq(tag);
+  row->set_status(status);
+  row->set_http_status(result.http_status);
+  if (score) row->set_score(*score);
+  row->set_error(error);
+  row->set_latency_ms(absl::ToDoubleMilliseconds(result.latency));
+  row->set_queue_ms(absl::ToDoubleMilliseconds(result.queue_wait));
+  row->set_bytes(result.body.size());
+  row->set_attempts(result.attempts);
+
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const RankJob& job = jobs_[tag];
+    row->set_id(job.id);
+    row->set_url(job.url);
+    if (score) scored_.push_back(extract::Scored{job.id, job.url, *score});
+    ++status_counts_[status];
+    bytes_ += result.body.size();
+    --pending_;
+    Action queued = EnqueueLocked(std::move(message));
+    Action next = NextLocked();
+    action.write = queued.write ? queued.write : next.write;
+    action.finish = next.finish;
+  }
+  Act(action);
+}
+
+FetchAndRankReactor::Action FetchAndRankReactor::EnqueueLocked(v1::FetchAndRankResponse message) {
+  Action action;
+  if (write_failed_) return action;  // the caller is gone; drop the row
+  outbound_.push_back(std::move(message));
+  if (!writing_) {
+    writing_ = true;
+    action.write = &outbound_.front();
+  }
+  return action;
+}
+
+FetchAndRankReactor::Action FetchAndRankReactor::NextLocked() {
+  Action action;
+  if (pending_ > 0 || finished_) return action;
+  if (failure_ || write_failed_) {
+    if (!writing_) {
+      finished_ = true;
+      action.finish = failure_ ? *failure_
+                               : grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke");
+    }
+    return action;
+  }
+  if (!summary_queued_) {
+    summary_queued_ = true;
+    v1::FetchAndRankResponse message;
+    v1::RankSummary* summary = message.mutable_summary();
+    std::vector<extract::Scored> top =
+        extract::TopN(std::move(scored_), plan_->top_n, plan_->ascending);
+    uint32_t rank = 0;
+    for (extract::Scored& entry : top) {
+      v1::RankedJob* ranked = summary->add_ranking();
+      ranked->set_rank(++rank);
+      ranked->set_id(std::move(entry.id));
+      ranked->set_url(std::move(entry.url));
+      ranked->set_score(entry.score);
+    }
+    summary->set_jobs(jobs_.size());
+    for (const auto& [status, count] : status_counts_) {
+      v1::StatusCount* item = summary->add_status_counts();
+      item->set_status(static_cast<v1::JobStatus>(status));
+      item->set_count(count);
+    }
+    summary->set_wall_ms(absl::ToDoubleMilliseconds(absl::Now() - start_));
+    summary->set_bytes(bytes_);
+    return EnqueueLocked(std::move(message));
+  }
+  if (outbound_.empty() && !writing_) {
+    finished_ = true;
+    action.finish = grpc::Status::OK;
+  }
+  return action;
+}
+
+void FetchAndRankReactor::Act(const Action& action) {
+  // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
+  if (action.write) {
+    StartWrite(action.write);
+  } else if (action.finish) {
+    Finish(*action.finish);
+  }
+}
+
+void FetchAndRankReactor::OnWriteDone(bool ok) {
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    outbound_.pop_front();
+    writing_ = false;
+    if (!ok) {
+      write_failed_ = true;
+      outbound_.clear();
+    } else if (!outbound_.empty()) {
+      writing_ = true;
+      action.write = &outbound_.front();
+    }
+    if (!action.write) action = NextLocked();
+  }
+  if (!ok) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  Act(action);
+}
+
+void FetchAndRankReactor::OnCancel() {
+  if (!group_open_) return;
+  bool past_deadline = absl::Now() >= rpc_deadline_;
+  state_->engine->CancelGroup(group_, past_deadline ? fetch::FetchOutcome::kTimeout
+                                                    : fetch::FetchOutcome::kCancelled);
+}
+
+void FetchAndRankReactor::OnDone() {
+  if (group_open_) state_->engine->CloseGroup(group_);
+  if (admitted_) state_->Release();
+  delete this;
+}
+
+}  // namespace gather::rpc

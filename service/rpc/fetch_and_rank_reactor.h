@@ -1,0 +1,81 @@
+// The FetchAndRank server-streaming reactor.
+//
+// Threads: the constructor and OnWriteDone/OnCancel/OnDone run on gRPC threads; OnFetchDone runs
+// on the fetch engine's loop thread. mu_ guards the outbound queue and the counters. One write is
+// in flight at a time; every pending job keeps the reactor alive; Finish is called only after the
+// last job's result and the summary are written (or the stream broke), and OnDone deletes.
+#ifndef GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
+#define GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gather/v1/gather.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "service/extract/rank.h"
+#include "service/fetch/fetch_engine.h"
+#include "service/rpc/rank_request.h"
+#include "service/rpc/service_state.h"
+
+namespace gather::rpc {
+
+class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRankResponse>,
+                                  public fetch::FetchSink {
+ public:
+  FetchAndRankReactor(ServiceState* state, grpc::CallbackServerContext* context,
+                      const v1::FetchAndRankRequest* request);
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+  void OnFetchDone(uint64_t tag, fetch::FetchResult& result) override;
+
+ private:
+  static constexpr uint64_t kIndexTag = UINT64_MAX;
+
+  // What to do once mu_ is released.
+  struct Action {
+    const v1::FetchAndRankResponse* write = nullptr;
+    std::optional<grpc::Status> finish;
+  };
+
+  fetch::FetchRequest MakeRequest(const RankJob& job) const;
+  void HandleIndex(fetch::FetchResult& result);
+  void HandleJob(uint64_t tag, fetch::FetchResult& result);
+  // Queues `message` and returns what to start (call with mu_ held).
+  Action EnqueueLocked(v1::FetchAndRankResponse message);
+  // After a job completed or a write finished: the summary, the next write, or Finish.
+  Action NextLocked();
+  void Act(const Action& action);
+
+  ServiceState* state_;
+  grpc::CallbackServerContext* context_;
+  bool admitted_ = false;
+  std::optional<RankPlan> plan_;
+  absl::Time start_;
+  absl::Time rpc_deadline_ = absl::InfiniteFuture();
+  fetch::GroupId group_ = 0;
+  bool group_open_ = false;
+
+  std::mutex mu_;
+  std::vector<RankJob> jobs_;          // by tag; written before their submit
+  uint64_t pending_ = 0;               // jobs (and the index fetch) not yet completed
+  std::vector<extract::Scored> scored_;
+  std::map<int, uint64_t> status_counts_;
+  uint64_t bytes_ = 0;
+  std::optional<grpc::Status> failure_;  // ends the RPC with this status once jobs drained
+  std::deque<v1::FetchAndRankResponse> outbound_;
+  bool writing_ = false;
+  bool write_failed_ = false;
+  bool summary_queued_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace gather::rpc
+
+#endif  // GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_

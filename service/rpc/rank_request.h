@@ -1,0 +1,63 @@
+// FetchAndRank request validation: turns a proto request into a RankPlan of domain types, or an
+// INVALID_ARGUMENT status naming the field at fault. Pure (no gRPC server, no I/O).
+#ifndef GATHER_SERVICE_RPC_RANK_REQUEST_H_
+#define GATHER_SERVICE_RPC_RANK_REQUEST_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gather/v1/gather.pb.h"
+#include "service/config/config.h"
+#include "service/extract/json_pointer.h"
+#include "service/extract/score.h"
+#include "service/extract/url_template.h"
+#include "service/fetch/fetch_types.h"
+
+namespace gather::rpc {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct RankJob {
+  std::string id;
+  std::string url;
+  std::shared_ptr<const fetch::HeaderSet> headers;  // common + the job's own; may be null
+};
+
+struct RankPlan {
+  std::vector<RankJob> jobs;  // explicit jobs (empty with discovery)
+
+  bool discovery = false;
+  std::string index_url;
+  extract::JsonPointer keys_pointer;
+  std::optional<extract::UrlTemplate> url_template;
+  uint64_t max_keys = 0;
+
+  HeaderList common_headers;
+  std::shared_ptr<const fetch::HeaderSet> common_header_set;
+  extract::ScoreSpec score;
+  size_t top_n = 0;
+  bool ascending = false;
+  absl::Duration timeout;
+  int concurrency = 0;
+  uint64_t max_body_bytes = 0;
+};
+
+// Checks a list of headers: names are HTTP tokens, values have no CR, LF or NUL. `field` is the
+// name used in errors ("headers", "jobs[2].headers"). Never puts a header value in an error.
+absl::Status ValidateHeaders(const google::protobuf::RepeatedPtrField<v1::Header>& headers,
+                             absl::string_view field, const config::Limits& limits);
+
+absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
+                                       const config::Limits& limits);
+
+}  // namespace gather::rpc
+
+#endif  // GATHER_SERVICE_RPC_RANK_REQUEST_H_

@@ -1,0 +1,55 @@
+#include "service/extract/fields.h"
+
+#include "gtest/gtest.h"
+
+namespace gather::extract {
+namespace {
+
+std::vector<FieldSpec> Fields(std::initializer_list<std::pair<const char*, const char*>> list) {
+  std::vector<FieldSpec> out;
+  for (auto [name, pointer] : list) out.push_back({name, *ParseJsonPointer(pointer)});
+  return out;
+}
+
+TEST(FieldsTest, RawJsonValuesSurviveExactly) {
+  std::string body =
+      R"({"id":12345678901234567890123,"label":"caf\u00e9 \"x\"","loc":{"lat":47.37,"tags":[1,{"a":null}]},"n":null})";
+  ExtractOutcome out;
+  simdjson::ondemand::parser parser;
+  ExtractFields(parser, PadForParse(body),
+                Fields({{"id", "/id"}, {"label", "/label"}, {"loc", "/loc"}, {"lat", "/loc/lat"},
+                        {"tag", "/loc/tags/1"}, {"n", "/n"}, {"absent", "/nope"}}),
+                {}, out);
+  ASSERT_EQ(out.status, ExtractStatus::kOk) << out.error;
+  EXPECT_EQ(out.values[0], "12345678901234567890123");
+  EXPECT_EQ(out.values[1], R"("caf\u00e9 \"x\"")");
+  EXPECT_EQ(out.values[2], R"({"lat":47.37,"tags":[1,{"a":null}]})");
+  EXPECT_EQ(out.values[3], "47.37");
+  EXPECT_EQ(out.values[4], R"({"a":null})");
+  EXPECT_EQ(out.values[5], "null");
+  EXPECT_EQ(out.values[6], "");
+}
+
+TEST(FieldsTest, MissingRequiredPointerIsMissing) {
+  std::string body = R"({"id":"1","location":null})";
+  ExtractOutcome out;
+  simdjson::ondemand::parser parser;
+  ExtractFields(parser, PadForParse(body), Fields({{"id", "/id"}}),
+                {*ParseJsonPointer("/location")}, out);
+  EXPECT_EQ(out.status, ExtractStatus::kMissing);
+  std::string body2 = R"({"id":"1"})";
+  ExtractFields(parser, PadForParse(body2), Fields({{"id", "/id"}}),
+                {*ParseJsonPointer("/location/cityLabel")}, out);
+  EXPECT_EQ(out.status, ExtractStatus::kMissing);
+}
+
+TEST(FieldsTest, NotJsonIsBadContent) {
+  std::string body = "Internal Server Error";
+  ExtractOutcome out;
+  simdjson::ondemand::parser parser;
+  ExtractFields(parser, PadForParse(body), Fields({{"id", "/id"}}), {}, out);
+  EXPECT_EQ(out.status, ExtractStatus::kBadContent);
+}
+
+}  // namespace
+}  // namespace gather::extract
