@@ -223,7 +223,7 @@ void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl:
     result.error = absl::StrCat(outcome == FetchOutcome::kTimeout ? "timed out" : "cancelled",
                                 " while queued: ", why);
     result.queue_wait = absl::Now() - transfer->submitted;
-    Complete(transfer.get(), result);
+    Complete(transfer.release(), result);
   }
   std::erase(ready_, &group);
   std::vector<Transfer*> inflight(group.inflight.begin(), group.inflight.end());
@@ -258,7 +258,7 @@ void CurlEngine::Loop::ExpireQueued(absl::Time now) {
         result.outcome = FetchOutcome::kTimeout;
         result.error = "the RPC deadline was reached while the job was queued";
         result.queue_wait = now - transfer->submitted;
-        Complete(transfer.get(), result);
+        Complete(transfer.release(), result);
       }
       ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(i));
       continue;

@@ -1,1 +1,348 @@
+#include "service/fetch/curl_engine.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
+#include "service/rpc/status_convert.h"
+#include "tests/support/upstream.h"
+
+namespace gather::fetch {
+namespace {
+
+using ::gather::testing::TestUpstream;
+
+// Collects completions; Wait() blocks on a condition variable until `n` have arrived.
+class CollectingSink : public FetchSink {
+ public:
+  void OnFetchDone(uint64_t tag, FetchResult& result) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++deliveries_[tag];
+    results_[tag] = std::move(result);
+    cv_.notify_all();
+  }
+  bool Wait(size_t n, absl::Duration limit = absl::Seconds(30)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(limit), [&] { return results_.size() >= n; });
+  }
+  std::map<uint64_t, FetchResult> results() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_;
+  }
+  // Every tag was delivered exactly once.
+  bool ExactlyOnce() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [tag, count] : deliveries_) {
+      if (count != 1) return false;
+    }
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, FetchResult> results_;
+  std::map<uint64_t, int> deliveries_;
+};
+
+// Counts requests as they arrive; lets a test wait (without sleeping) until N are in progress.
+class Latch {
+ public:
+  void Arrive() {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++count_;
+    cv_.notify_all();
+  }
+  bool WaitFor(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return count_ >= n; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int count_ = 0;
+};
+
+EngineOptions LoopbackOptions() {
+  EngineOptions options;
+  options.egress = policy::EgressPolicy(policy::ParseCidrList("127.0.0.0/8").value(), {});
+  return options;
+}
+
+FetchRequest Get(const std::string& url, absl::Duration timeout = absl::Seconds(10),
+                 uint64_t max_body = 8u << 20) {
+  FetchRequest request;
+  request.url = url;
+  request.timeout = timeout;
+  request.max_body_bytes = max_body;
+  return request;
+}
+
+class CurlEngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    upstream_.Get("/ok", [](const httplib::Request&, httplib::Response& response) {
+      response.set_content("{\"value\":1}", "application/json");
+    });
+    upstream_.Get(R"(/status/(\d+))", [](const httplib::Request& request, httplib::Response& response) {
+      response.status = std::stoi(request.matches[1]);
+      response.set_content("{}", "application/json");
+    });
+    upstream_.Get(R"(/slow/(\d+))", [this](const httplib::Request& request, httplib::Response& response) {
+      arrivals_.Arrive();
+      upstream_.Delay(absl::Milliseconds(std::stoi(request.matches[1])));
+      response.set_content("{\"slow\":true}", "application/json");
+    });
+    upstream_.Get(R"(/big/(\d+))", [](const httplib::Request& request, httplib::Response& response) {
+      response.set_content(std::string(std::stoul(request.matches[1]), 'x'), "text/plain");
+    });
+    upstream_.Get(R"(/chunked/(\d+))", [](const httplib::Request& request, httplib::Response& response) {
+      size_t total = std::stoul(request.matches[1]);
+      response.set_chunked_content_provider("application/octet-stream",
+                                            [total](size_t offset, httplib::DataSink& sink) {
+        if (offset >= total) {
+          sink.done();
+          return true;
+        }
+        std::string chunk(std::min<size_t>(16384, total - offset), 'y');
+        return sink.write(chunk.data(), chunk.size());
+      });
+    });
+    upstream_.Start();
+    auto engine = CurlEngine::Create(LoopbackOptions());
+    ASSERT_TRUE(engine.ok());
+    engine_ = *std::move(engine);
+  }
+  void TearDown() override {
+    engine_.reset();
+    upstream_.Stop();
+  }
+  std::string Url(const std::string& path) { return upstream_.base_url() + path; }
+
+  TestUpstream upstream_;
+  Latch arrivals_;
+  std::unique_ptr<CurlEngine> engine_;
+};
+
+TEST_F(CurlEngineTest, FetchesAndReportsHttpCodes) {
+  CollectingSink sink;
+  GroupId group = engine_->OpenGroup(&sink, GroupOptions{});
+  engine_->Submit(group, 0, Get(Url("/ok")));
+  engine_->Submit(group, 1, Get(Url("/status/404")));
+  engine_->Submit(group, 2, Get(Url("/status/500")));
+  engine_->Submit(group, 3, Get(Url("/status/429")));
+  engine_->Submit(group, 4, Get(Url("/status/302")));
+  ASSERT_TRUE(sink.Wait(5));
+  auto results = sink.results();
+  EXPECT_EQ(results[0].outcome, FetchOutcome::kResponse);
+  EXPECT_EQ(results[0].http_status, 200);
+  EXPECT_EQ(results[0].body, "{\"value\":1}");
+  EXPECT_EQ(results[0].attempts, 1u);
+  std::string error;
+  EXPECT_EQ(rpc::JobStatusOf(results[0], 0, &error), v1::JOB_STATUS_OK);
+  EXPECT_EQ(rpc::JobStatusOf(results[1], 0, &error), v1::JOB_STATUS_HTTP_ERROR);
+  EXPECT_EQ(results[1].http_status, 404);
+  EXPECT_EQ(rpc::JobStatusOf(results[2], 0, &error), v1::JOB_STATUS_HTTP_ERROR);
+  EXPECT_EQ(error, "HTTP 500");
+  EXPECT_EQ(rpc::JobStatusOf(results[3], 0, &error), v1::JOB_STATUS_RATE_LIMITED);
+  EXPECT_EQ(rpc::JobStatusOf(results[4], 0, &error), v1::JOB_STATUS_REDIRECT_ERROR);
+  EXPECT_TRUE(sink.ExactlyOnce());
+  engine_->CloseGroup(group);
+}
+
+TEST_F(CurlEngineTest, GroupCapIsNeverExceeded) {
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 20;
+  GroupId group = engine_->OpenGroup(&sink, options);
+  std::vector<std::pair<uint64_t, FetchRequest>> batch;
+  for (uint64_t i = 0; i < 200; ++i) batch.emplace_back(i, Get(Url("/slow/20")));
+  engine_->SubmitBatch(group, std::move(batch));
+  ASSERT_TRUE(sink.Wait(200));
+  EXPECT_LE(upstream_.max_in_flight(), 20);
+  EXPECT_GE(upstream_.max_in_flight(), 15);  // the cap was actually used
+  EXPECT_LE(engine_->stats().max_inflight_seen.load(), 20);
+  for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.http_status, 200) << tag;
+  EXPECT_TRUE(sink.ExactlyOnce());
+  EXPECT_EQ(engine_->stats().inflight.load(), 0);
+}
+
+TEST_F(CurlEngineTest, GlobalAndPerHostCapsHoldAcrossGroups) {
+  EngineOptions options = LoopbackOptions();
+  options.max_inflight = 12;
+  options.max_per_host = 8;
+  auto engine = CurlEngine::Create(std::move(options));
+  ASSERT_TRUE(engine.ok());
+  CollectingSink a, b;
+  GroupOptions group_options;
+  group_options.max_concurrency = 100;
+  GroupId ga = (*engine)->OpenGroup(&a, group_options);
+  GroupId gb = (*engine)->OpenGroup(&b, group_options);
+  for (uint64_t i = 0; i < 60; ++i) {
+    (*engine)->Submit(ga, i, Get(Url("/slow/10")));
+    (*engine)->Submit(gb, i, Get(Url("/slow/10")));
+  }
+  ASSERT_TRUE(a.Wait(60));
+  ASSERT_TRUE(b.Wait(60));
+  // One host here: the per-host cap (8) binds before the global one (12).
+  EXPECT_LE(upstream_.max_in_flight(), 8);
+  EXPECT_LE((*engine)->stats().max_inflight_seen.load(), 8);
+}
+
+TEST_F(CurlEngineTest, SlowUpstreamTimesOut) {
+  CollectingSink sink;
+  GroupId group = engine_->OpenGroup(&sink, GroupOptions{});
+  absl::Time start = absl::Now();
+  engine_->Submit(group, 7, Get(Url("/slow/10000"), absl::Milliseconds(300)));
+  ASSERT_TRUE(sink.Wait(1));
+  FetchResult result = sink.results()[7];
+  EXPECT_EQ(result.outcome, FetchOutcome::kTimeout);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_GE(result.latency, absl::Milliseconds(250));
+  std::string error;
+  EXPECT_EQ(rpc::JobStatusOf(result, 0, &error), v1::JOB_STATUS_TIMEOUT);
+}
+
+TEST_F(CurlEngineTest, QueueTimeDoesNotCountAgainstTheTimeout) {
+  // Cap 1, three 200 ms jobs with a 350 ms timeout: the third waits ~400 ms in the queue yet
+  // must not time out, because its timeout starts with its transfer.
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 1;
+  GroupId group = engine_->OpenGroup(&sink, options);
+  for (uint64_t i = 0; i < 3; ++i) engine_->Submit(group, i, Get(Url("/slow/200"), absl::Milliseconds(350)));
+  ASSERT_TRUE(sink.Wait(3));
+  auto results = sink.results();
+  for (auto& [tag, result] : results) EXPECT_EQ(result.outcome, FetchOutcome::kResponse) << tag;
+  EXPECT_GE(results[2].queue_wait, absl::Milliseconds(350));
+}
+
+TEST_F(CurlEngineTest, GroupDeadlineEndsQueuedAndRunningJobs) {
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 2;
+  options.deadline = absl::Now() + absl::Milliseconds(400);
+  GroupId group = engine_->OpenGroup(&sink, options);
+  for (uint64_t i = 0; i < 6; ++i) engine_->Submit(group, i, Get(Url("/slow/10000")));
+  absl::Time start = absl::Now();
+  ASSERT_TRUE(sink.Wait(6));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kTimeout) << tag;
+  EXPECT_EQ(engine_->stats().inflight.load(), 0);
+  EXPECT_EQ(engine_->stats().queued.load(), 0);
+}
+
+TEST_F(CurlEngineTest, BodyCapHoldsForSizedChunkedAndCompressedBodies) {
+  CollectingSink sink;
+  GroupId group = engine_->OpenGroup(&sink, GroupOptions{});
+  engine_->Submit(group, 0, Get(Url("/big/500000"), absl::Seconds(10), 100000));
+  engine_->Submit(group, 1, Get(Url("/chunked/500000"), absl::Seconds(10), 100000));
+  engine_->Submit(group, 2, Get(Url("/big/90000"), absl::Seconds(10), 100000));
+  // cpp-httplib compresses text/plain for clients that accept it: 4 MB of 'x' is a few KB on
+  // the wire, and must still stop at the decompressed cap.
+  engine_->Submit(group, 3, Get(Url("/big/4000000"), absl::Seconds(10), 100000));
+  ASSERT_TRUE(sink.Wait(4));
+  auto results = sink.results();
+  EXPECT_EQ(results[0].outcome, FetchOutcome::kTooLarge);
+  EXPECT_EQ(results[1].outcome, FetchOutcome::kTooLarge);
+  EXPECT_EQ(results[2].outcome, FetchOutcome::kResponse);
+  EXPECT_EQ(results[2].body.size(), 90000u);
+  EXPECT_EQ(results[3].outcome, FetchOutcome::kTooLarge);
+  std::string error;
+  EXPECT_EQ(rpc::JobStatusOf(results[1], 0, &error), v1::JOB_STATUS_TOO_LARGE);
+}
+
+TEST_F(CurlEngineTest, CancelEndsInFlightTransfersPromptly) {
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 5;
+  GroupId group = engine_->OpenGroup(&sink, options);
+  for (uint64_t i = 0; i < 20; ++i) engine_->Submit(group, i, Get(Url("/slow/20000"), absl::Seconds(60)));
+  ASSERT_TRUE(arrivals_.WaitFor(5));  // five transfers are in the upstream's hands
+  absl::Time start = absl::Now();
+  engine_->CancelGroup(group, FetchOutcome::kCancelled);
+  ASSERT_TRUE(sink.Wait(20, absl::Seconds(5)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kCancelled) << tag;
+  EXPECT_TRUE(sink.ExactlyOnce());
+  EXPECT_EQ(engine_->stats().inflight.load(), 0);
+  EXPECT_EQ(engine_->stats().queued.load(), 0);
+  EXPECT_EQ(upstream_.requests(), 5);  // the 15 queued jobs never reached the upstream
+}
+
+TEST_F(CurlEngineTest, RefusedConnectionIsConnectError) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+  close(fd);  // nothing listens there now
+  CollectingSink sink;
+  GroupId group = engine_->OpenGroup(&sink, GroupOptions{});
+  engine_->Submit(group, 0, Get(absl::StrCat("http://127.0.0.1:", port, "/x")));
+  ASSERT_TRUE(sink.Wait(1));
+  EXPECT_EQ(sink.results()[0].outcome, FetchOutcome::kConnectError);
+}
+
+TEST_F(CurlEngineTest, EgressPolicyBlocksAtConnectTime) {
+  // A listener on 127.0.0.2 that must never see a connection.
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  inet_pton(AF_INET, "127.0.0.2", &address.sin_addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  int port = ntohs(address.sin_port);
+
+  EngineOptions options;
+  options.egress = policy::EgressPolicy(policy::ParseCidrList("127.0.0.1/32").value(),
+                                        policy::ParseCidrList("127.0.0.2/32").value());
+  auto engine = CurlEngine::Create(std::move(options));
+  ASSERT_TRUE(engine.ok());
+  CollectingSink sink;
+  GroupId group = (*engine)->OpenGroup(&sink, GroupOptions{});
+  (*engine)->Submit(group, 0, Get(absl::StrCat("http://127.0.0.2:", port, "/direct")));
+  (*engine)->Submit(group, 1, Get(Url("/ok")));
+  ASSERT_TRUE(sink.Wait(2));
+  auto results = sink.results();
+  EXPECT_EQ(results[0].outcome, FetchOutcome::kBlocked);
+  EXPECT_NE(results[0].error.find("127.0.0.2"), std::string::npos);
+  EXPECT_EQ(results[1].outcome, FetchOutcome::kResponse);
+  int accepted = accept(fd, nullptr, nullptr);
+  EXPECT_LT(accepted, 0);  // EAGAIN: no connection ever reached the listener
+  if (accepted >= 0) close(accepted);
+  close(fd);
+}
+
+TEST_F(CurlEngineTest, StopCancelsEverythingExactlyOnce) {
+  auto engine = CurlEngine::Create(LoopbackOptions());
+  ASSERT_TRUE(engine.ok());
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 3;
+  GroupId group = (*engine)->OpenGroup(&sink, options);
+  for (uint64_t i = 0; i < 10; ++i) (*engine)->Submit(group, i, Get(Url("/slow/20000")));
+  ASSERT_TRUE(arrivals_.WaitFor(3));
+  (*engine)->Stop();
+  ASSERT_TRUE(sink.Wait(10, absl::Seconds(1)));
+  for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kCancelled);
+  EXPECT_TRUE(sink.ExactlyOnce());
+}
+
+}  // namespace
+}  // namespace gather::fetch

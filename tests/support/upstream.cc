@@ -1,17 +1,49 @@
 #include "tests/support/upstream.h"
 
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 
 namespace gather::testing {
+namespace {
+
+// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it and
+// the dropped SYNs come back a second later. Find our listening socket and deepen its backlog
+// (listen() again on a listening socket only updates the backlog).
+void DeepenBacklog(int port) {
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* entry = readdir(dir)) {
+    int fd = std::atoi(entry->d_name);
+    if (fd <= 2) continue;
+    int listening = 0;
+    socklen_t length = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) != 0 || !listening) continue;
+    sockaddr_storage address{};
+    length = sizeof(address);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) continue;
+    int bound = 0;
+    if (address.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+    if (address.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port);
+    if (bound == port) listen(fd, 4096);
+  }
+  closedir(dir);
+}
+
+}  // namespace
 
 TestUpstream::TestUpstream(int threads) : server_(std::make_unique<httplib::Server>()) {
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_keep_alive_max_count(1000000);
   server_->set_keep_alive_timeout(30);
+  server_->set_tcp_nodelay(true);  // headers and body go out in separate writes
 }
 
 TestUpstream::~TestUpstream() { Stop(); }
@@ -25,6 +57,13 @@ void TestUpstream::Get(const std::string& pattern, Handler handler) {
     while (now > seen && !max_in_flight_.compare_exchange_weak(seen, now)) {
     }
     handler(request, response);
+    // cpp-httplib 0.11 compresses "application/json" for clients that accept gzip or br, and its
+    // compressed keep-alive path stalls for tens of milliseconds per response. The parameter keeps
+    // JSON uncompressed; handlers that want compression (bomb tests) use text/plain.
+    if (response.get_header_value("Content-Type") == "application/json") {
+      response.headers.erase("Content-Type");
+      response.set_header("Content-Type", "application/json; charset=utf-8");
+    }
     --in_flight_;
   });
 }
@@ -37,6 +76,7 @@ void TestUpstream::Start(const std::string& host, int port) {
     port_ = server_->bind_to_port(host, port) ? port : -1;
   }
   if (port_ <= 0) throw std::runtime_error("test upstream: cannot bind");
+  DeepenBacklog(port_);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // The socket is bound and listening already: connections queue until the accept loop runs.
 }
