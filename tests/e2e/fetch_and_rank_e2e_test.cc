@@ -1,1 +1,200 @@
+// End to end: a netdata-like upstream, a real gatherd process, and the gather CLI.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/netdata_fixture.h"
+#include "tests/support/process.h"
+#include "tests/support/upstream.h"
+
+namespace gather::testing {
+namespace {
+
+const std::string kBin = GATHER_BIN_DIR;
+
+struct Expected {
+  std::string chart;
+  double score;
+};
+
+std::vector<Expected> ExpectedRanking(const NetdataFixture& fixture, int points) {
+  std::vector<Expected> out;
+  for (const std::string& chart : fixture.chart_names()) {
+    double score = fixture.ExpectedScore(chart, points);
+    if (chart == "broken.text" || std::isnan(score)) continue;
+    out.push_back({chart, score});
+  }
+  std::sort(out.begin(), out.end(), [](const Expected& a, const Expected& b) {
+    if (a.score != b.score) return a.score > b.score;
+    return a.chart < b.chart;
+  });
+  return out;
+}
+
+class FetchAndRankE2eTest : public ::testing::Test {
+ protected:
+  void StartServer(std::vector<std::string> flags = {"--egress_allow=127.0.0.0/8"}) {
+    auto gatherd = StartGatherd(kBin, std::move(flags));
+    ASSERT_TRUE(gatherd.ok()) << gatherd.status();
+    gatherd_.emplace(*std::move(gatherd));
+  }
+  RunResult Gather(std::vector<std::string> args) {
+    std::vector<std::string> argv = {kBin + "/gather", "--server", gatherd_->address};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return ::gather::testing::Run(argv);
+  }
+  TestUpstream upstream_;            // destroyed after gatherd_ (members die in reverse order)
+  std::optional<Gatherd> gatherd_;
+};
+
+TEST_F(FetchAndRankE2eTest, NetdataRanksChartsExactly) {
+  NetdataFixtureOptions options;
+  options.charts = 60;
+  options.with_broken_charts = true;
+  NetdataFixture fixture(options);
+  fixture.Install(upstream_);
+  upstream_.Start();
+  StartServer();
+
+  RunResult run = Gather({"netdata", "--dashboard", upstream_.base_url(), "--top", "15", "--json",
+                          "--points", "5"});
+  // broken.text is BAD_CONTENT (a failure: exit 1); broken.nulls is MISSING (not a failure).
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("BAD_CONTENT broken.text"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("1 MISSING"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("62 jobs"), std::string::npos) << run.err;
+
+  std::vector<Expected> expected = ExpectedRanking(fixture, 5);
+  std::vector<std::string> lines = absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 15u) << run.out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    nlohmann::json line = nlohmann::json::parse(lines[i]);
+    EXPECT_EQ(line["rank"], i + 1);
+    EXPECT_EQ(line["id"], expected[i].chart) << i;
+    EXPECT_NEAR(line["score"].get<double>(), expected[i].score, 1e-9) << expected[i].chart;
+    EXPECT_NE(line["link"].get<std::string>().find(upstream_.base_url()), std::string::npos);
+  }
+}
+
+TEST_F(FetchAndRankE2eTest, TablePrintsRankChartScoreAndLink) {
+  NetdataFixtureOptions options;
+  options.charts = 25;
+  NetdataFixture fixture(options);
+  fixture.Install(upstream_);
+  upstream_.Start();
+  StartServer();
+
+  RunResult run = Gather({"netdata", "--dashboard", upstream_.base_url()});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  std::vector<std::string> lines = absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 21u) << run.out;  // header + the default top 20
+  EXPECT_NE(lines[0].find("rank"), std::string::npos);
+  EXPECT_NE(lines[0].find("chart"), std::string::npos);
+  EXPECT_NE(lines[0].find("score"), std::string::npos);
+  std::vector<Expected> expected = ExpectedRanking(fixture, 5);
+  for (size_t i = 0; i < 20; ++i) {
+    std::vector<std::string> cells = absl::StrSplit(lines[i + 1], ' ', absl::SkipEmpty());
+    ASSERT_EQ(cells.size(), 4u) << lines[i + 1];
+    EXPECT_EQ(cells[0], std::to_string(i + 1));
+    EXPECT_EQ(cells[1], expected[i].chart);
+    char want[64];
+    std::snprintf(want, sizeof(want), "%.2f", expected[i].score);
+    EXPECT_EQ(cells[2], want);
+    EXPECT_EQ(cells[3].rfind(upstream_.base_url() + "/#menu_", 0), 0u) << cells[3];
+  }
+}
+
+TEST_F(FetchAndRankE2eTest, FetchesConcurrentlyUnderTheRpcCap) {
+  NetdataFixtureOptions options;
+  options.charts = 200;
+  options.delay = absl::Milliseconds(50);
+  NetdataFixture fixture(options);
+  fixture.Install(upstream_);
+  upstream_.Start();
+  StartServer();
+
+  absl::Time start = absl::Now();
+  RunResult run = Gather({"netdata", "--dashboard", upstream_.base_url(), "--concurrency", "50",
+                          "--json", "--top", "0"});
+  absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 200);
+  EXPECT_LE(upstream_.max_in_flight(), 50);
+  EXPECT_GE(upstream_.max_in_flight(), 40);
+  // Serially this is 200 x 50 ms = 10 s; four waves of 50 take ~0.2 s plus start-up.
+  EXPECT_LT(took, absl::Seconds(4));
+}
+
+TEST_F(FetchAndRankE2eTest, DeadlineEndsSlowJobsWithTimeoutRows) {
+  NetdataFixtureOptions options;
+  options.charts = 10;
+  options.delay = absl::Seconds(10);
+  NetdataFixture fixture(options);
+  fixture.Install(upstream_);
+  upstream_.Start();
+  StartServer();
+
+  absl::Time start = absl::Now();
+  RunResult run = Gather({"netdata", "--dashboard", upstream_.base_url(), "--deadline", "1"});
+  absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("10 TIMEOUT"), std::string::npos) << run.err;
+  EXPECT_LT(took, absl::Seconds(3));
+}
+
+TEST_F(FetchAndRankE2eTest, InvalidRequestsNameTheField) {
+  upstream_.Start();
+  StartServer();
+  std::string url = upstream_.base_url() + "/x";
+
+  RunResult bad_pointer = Gather({"rank", "--pointer", "data", url});
+  EXPECT_EQ(bad_pointer.exit_code, 2);
+  EXPECT_NE(bad_pointer.err.find("score.values_pointer"), std::string::npos) << bad_pointer.err;
+
+  RunResult bad_url = Gather({"rank", "--pointer", "/data", url, "ftp://example/x"});
+  EXPECT_EQ(bad_url.exit_code, 2);
+  EXPECT_NE(bad_url.err.find("jobs[1].url"), std::string::npos) << bad_url.err;
+
+  RunResult bad_template = Gather({"rank", "--pointer", "/data", "--index", url, "--keys", "/k",
+                                   "--template", "http://{key}.example/x"});
+  EXPECT_EQ(bad_template.exit_code, 2);
+  EXPECT_NE(bad_template.err.find("discovery.url_template"), std::string::npos) << bad_template.err;
+
+  RunResult bad_reducer = Gather({"rank", "--pointer", "/data", "--row", "median", url});
+  EXPECT_EQ(bad_reducer.exit_code, 2);
+  EXPECT_NE(bad_reducer.err.find("median"), std::string::npos) << bad_reducer.err;
+
+  RunResult no_jobs = Gather({"rank", "--pointer", "/data"});
+  EXPECT_EQ(no_jobs.exit_code, 2);
+}
+
+TEST_F(FetchAndRankE2eTest, LoopbackIsDeniedWithoutAnAllowFlag) {
+  upstream_.Get("/v", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content("{\"v\":1}", "application/json");
+  });
+  upstream_.Start();
+  StartServer({});  // default egress policy
+  RunResult run = Gather({"rank", "--pointer", "/v", upstream_.base_url() + "/v"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("BLOCKED"), std::string::npos) << run.err;
+  EXPECT_EQ(upstream_.requests(), 0);
+}
+
+TEST_F(FetchAndRankE2eTest, HealthAndUnreachableServer) {
+  StartServer();
+  RunResult health = Gather({"health"});
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_EQ(health.out, "SERVING\n");
+
+  RunResult unreachable = ::gather::testing::Run({kBin + "/gather", "--server", "127.0.0.1:1", "rank", "--pointer",
+                               "/v", "http://127.0.0.1:2/v"});
+  EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
+}
+
+}  // namespace
+}  // namespace gather::testing

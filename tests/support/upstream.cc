@@ -42,7 +42,7 @@ void DeepenBacklog(int port) {
 TestUpstream::TestUpstream(int threads) : server_(std::make_unique<httplib::Server>()) {
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_->set_keep_alive_max_count(1000000);
-  server_->set_keep_alive_timeout(30);
+  server_->set_keep_alive_timeout(5);
   server_->set_tcp_nodelay(true);  // headers and body go out in separate writes
 }
 
