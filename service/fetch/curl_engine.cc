@@ -218,6 +218,7 @@ void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl:
     std::unique_ptr<Transfer> transfer = std::move(group.queue.front());
     group.queue.pop_front();
     --queued_;
+    stats_->queued.store(queued_, std::memory_order_relaxed);  // before the sink sees the result
     FetchResult result;
     result.outcome = outcome;
     result.error = absl::StrCat(outcome == FetchOutcome::kTimeout ? "timed out" : "cancelled",
@@ -254,6 +255,7 @@ void CurlEngine::Loop::ExpireQueued(absl::Time now) {
         std::unique_ptr<Transfer> transfer = std::move(group->queue.front());
         group->queue.pop_front();
         --queued_;
+        stats_->queued.store(queued_, std::memory_order_relaxed);
         FetchResult result;
         result.outcome = FetchOutcome::kTimeout;
         result.error = "the RPC deadline was reached while the job was queued";
