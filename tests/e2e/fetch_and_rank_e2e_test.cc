@@ -196,5 +196,42 @@ TEST_F(FetchAndRankE2eTest, HealthAndUnreachableServer) {
   EXPECT_EQ(unreachable.exit_code, 3) << unreachable.err;
 }
 
+
+TEST_F(FetchAndRankE2eTest, DiscoveryFromAnArrayEncodesKeys) {
+  upstream_.Get("/index", [](const httplib::Request&, httplib::Response& response) {
+    response.set_content(R"({"items":["a","b c",7,""]})", "application/json");
+  });
+  upstream_.Get(R"(/v/(.*))", [](const httplib::Request& request, httplib::Response& response) {
+    // The server decodes the path: "b%20c" arrives as "b c".
+    std::string key = request.matches[1];
+    double value = key == "a" ? 1 : key == "b c" ? 3 : key == "7" ? 2 : -1;
+    response.set_content(absl::StrCat(R"({"v":)", value, "}"), "application/json");
+  });
+  upstream_.Start();
+  StartServer();
+  RunResult run = Gather({"rank", "--pointer", "/v", "--index", upstream_.base_url() + "/index",
+                          "--keys", "/items", "--template", upstream_.base_url() + "/v/{key}",
+                          "--top", "0", "--json"});
+  // The empty key is INVALID_KEY (a failure, exit 1); the other three are ranked.
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("INVALID_KEY"), std::string::npos) << run.err;
+  std::vector<std::string> lines = absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u) << run.out;
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["id"], "b c");
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["url"], upstream_.base_url() + "/v/b%20c");
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["id"], "7");
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["id"], "a");
+  EXPECT_EQ(upstream_.requests(), 4);  // the index and three keys; the empty key was not fetched
+}
+
+TEST_F(FetchAndRankE2eTest, UnreachableIndexFailsTheCall) {
+  upstream_.Start();
+  StartServer();
+  RunResult run = Gather({"rank", "--pointer", "/v", "--index", upstream_.base_url() + "/nope",
+                          "--keys", "/items", "--template", upstream_.base_url() + "/v/{key}"});
+  EXPECT_EQ(run.exit_code, 3) << run.err;
+  EXPECT_NE(run.err.find("discovery.index_url"), std::string::npos) << run.err;
+}
+
 }  // namespace
 }  // namespace gather::testing
