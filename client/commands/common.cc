@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "service/rpc/job_status_name.h"
 
 namespace gather::client {
 
@@ -31,13 +32,7 @@ absl::StatusOr<v1::Header> ParseHeaderFlag(absl::string_view text) {
   return header;
 }
 
-absl::string_view StatusName(v1::JobStatus status) {
-  const std::string& name = v1::JobStatus_Name(status);
-  absl::string_view view = name;
-  constexpr absl::string_view kPrefix = "JOB_STATUS_";
-  if (view.substr(0, kPrefix.size()) == kPrefix) view.remove_prefix(kPrefix.size());
-  return view;
-}
+absl::string_view StatusName(v1::JobStatus status) { return rpc::JobStatusName(status); }
 
 bool IsSuccess(v1::JobStatus status) {
   return status == v1::JOB_STATUS_OK || status == v1::JOB_STATUS_MISSING;

@@ -118,10 +118,8 @@ int RunRank(const RankOptions& options) {
   v1::FetchAndRankResponse response;
   std::vector<v1::JobResult> failures;
   std::optional<v1::RankSummary> summary;
-  uint64_t results = 0;
   while (reader->Read(&response)) {
     if (response.has_result()) {
-      ++results;
       if (!IsSuccess(response.result().status())) failures.push_back(response.result());
     } else if (response.has_summary()) {
       summary = response.summary();
@@ -172,7 +170,6 @@ int RunRank(const RankOptions& options) {
                 << failure.error() << "\n";
     }
   }
-  (void)results;
   return failures.empty() ? kExitOk : kExitJobsFailed;
 }
 

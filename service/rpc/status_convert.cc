@@ -43,12 +43,4 @@ v1::JobStatus JobStatusOf(const fetch::FetchResult& result, int follow_redirects
   return v1::JOB_STATUS_HTTP_ERROR;
 }
 
-absl::string_view JobStatusName(v1::JobStatus status) {
-  const std::string& name = v1::JobStatus_Name(status);
-  absl::string_view view = name;
-  constexpr absl::string_view kPrefix = "JOB_STATUS_";
-  if (view.substr(0, kPrefix.size()) == kPrefix) view.remove_prefix(kPrefix.size());
-  return view;
-}
-
 }  // namespace gather::rpc

@@ -12,6 +12,7 @@
 #include "gather/v1/gather.pb.h"
 #include "grpcpp/support/status.h"
 #include "service/fetch/fetch_types.h"
+#include "service/rpc/job_status_name.h"
 
 namespace gather::rpc {
 
@@ -21,9 +22,6 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // Returns JOB_STATUS_OK for a 2xx response (content checks are the caller's).
 v1::JobStatus JobStatusOf(const fetch::FetchResult& result, int follow_redirects,
                           std::string* error);
-
-// "OK", "HTTP_ERROR", ...: the enum name without its prefix (used by JSONL and CSV output).
-absl::string_view JobStatusName(v1::JobStatus status);
 
 }  // namespace gather::rpc
 
