@@ -33,6 +33,8 @@ ABSL_FLAG(double, default_timeout, 10, "per-job timeout in seconds when a reques
 ABSL_FLAG(double, max_timeout, 300, "upper bound of a request's per-job timeout, seconds");
 ABSL_FLAG(uint64_t, max_body_bytes, 64u << 20, "upper bound of a request's body cap, bytes");
 ABSL_FLAG(uint64_t, max_jobs, 1000000, "jobs of one FetchAndRank (explicit or discovered)");
+ABSL_FLAG(uint64_t, max_keys_per_message, 10000, "keys in one BatchLookup request message");
+ABSL_FLAG(uint64_t, max_url_length, 8192, "longest URL fetched; longer keys end with INVALID_KEY");
 ABSL_FLAG(std::string, ca_file, "", "extra CA bundle (PEM) for TLS upstreams");
 ABSL_FLAG(double, shutdown_grace, 5, "seconds in-flight RPCs get to finish after SIGTERM");
 
@@ -77,6 +79,8 @@ int main(int argc, char** argv) {
   flags.max_timeout_seconds = absl::GetFlag(FLAGS_max_timeout);
   flags.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
   flags.max_jobs = absl::GetFlag(FLAGS_max_jobs);
+  flags.max_keys_per_message = absl::GetFlag(FLAGS_max_keys_per_message);
+  flags.max_url_length = absl::GetFlag(FLAGS_max_url_length);
   flags.ca_file = absl::GetFlag(FLAGS_ca_file);
   auto config = gather::config::LoadConfig(flags);
   if (!config.ok()) {
@@ -109,6 +113,8 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(config->listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
+  // Key messages are batches (CLI: <= 1 MiB); leave room for a few very long keys.
+  builder.SetMaxReceiveMessageSize(16 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     std::cerr << "gatherd: cannot listen on " << config->listen << "\n";

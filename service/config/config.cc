@@ -26,7 +26,9 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
                              {"default_timeout", flags.default_timeout_seconds},
                              {"max_timeout", flags.max_timeout_seconds},
                              {"max_body_bytes", static_cast<double>(flags.max_body_bytes)},
-                             {"max_jobs", static_cast<double>(flags.max_jobs)}}) {
+                             {"max_jobs", static_cast<double>(flags.max_jobs)},
+                             {"max_keys_per_message", static_cast<double>(flags.max_keys_per_message)},
+                             {"max_url_length", static_cast<double>(flags.max_url_length)}}) {
     if (absl::Status status = Positive(name, value); !status.ok()) return status;
   }
   if (flags.follow_redirects < 0 || flags.follow_redirects > 20) {
@@ -53,6 +55,8 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   config.limits.max_body_bytes = flags.max_body_bytes;
   config.limits.default_max_body_bytes = std::min<uint64_t>(8u << 20, flags.max_body_bytes);
   config.limits.max_jobs = flags.max_jobs;
+  config.limits.max_keys_per_message = flags.max_keys_per_message;
+  config.limits.max_url_length = flags.max_url_length;
   return config;
 }
 

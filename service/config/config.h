@@ -24,6 +24,8 @@ struct Limits {
   size_t max_url_length = 8192;
   size_t max_headers = 64;             // headers per request
   size_t max_header_bytes = 16 * 1024; // name + value of one header
+  uint64_t max_keys_per_message = 10'000;  // keys in one BatchLookup message
+  size_t max_fields = 256;             // fields (and required pointers) of one BatchLookup
 };
 
 // The raw values of gatherd's flags, before validation.
@@ -40,6 +42,8 @@ struct Flags {
   double max_timeout_seconds = 300;
   uint64_t max_body_bytes = 64u << 20;
   uint64_t max_jobs = 1'000'000;
+  uint64_t max_keys_per_message = 10'000;
+  uint64_t max_url_length = 8192;
   std::string ca_file;
 };
 

@@ -361,6 +361,7 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
   curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(transfer->request.max_body_bytes));
+  if (transfer->request.head) curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
   if (options_.follow_redirects > 0) {
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(options_.follow_redirects));

@@ -41,6 +41,7 @@ struct FetchRequest {
   // Counted from the start of the transfer; also bounded by the group's deadline.
   absl::Duration timeout = absl::Seconds(10);
   uint64_t max_body_bytes = 8u << 20;
+  bool head = false;  // HEAD instead of GET
 };
 
 // How a transfer ended, before any content is looked at.

@@ -17,15 +17,6 @@ simdjson::ondemand::parser& ThreadParser() {
   return parser;
 }
 
-absl::Time DeadlineOf(const grpc::CallbackServerContext* context) {
-  auto deadline = context->deadline();
-  // gRPC reports "no deadline" as a time point far in the future.
-  if (deadline >= std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 10)) {
-    return absl::InfiniteFuture();
-  }
-  return absl::FromChrono(deadline);
-}
-
 }  // namespace
 
 FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
@@ -49,12 +40,8 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   // Jobs end a margin before the RPC's deadline so their TIMEOUT rows still reach the caller.
   fetch::GroupOptions options;
   options.max_concurrency = plan_->concurrency;
-  rpc_deadline_ = DeadlineOf(context_);
-  if (rpc_deadline_ != absl::InfiniteFuture()) {
-    absl::Duration left = rpc_deadline_ - start_;
-    absl::Duration margin = std::min(left / 10, absl::Milliseconds(250));
-    options.deadline = rpc_deadline_ - std::max(margin, absl::ZeroDuration());
-  }
+  rpc_deadline_ = RpcDeadline(context_->deadline());
+  options.deadline = JobDeadline(rpc_deadline_, start_);
 
   std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
   {

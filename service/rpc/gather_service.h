@@ -15,6 +15,9 @@ class GatherService final : public v1::Gather::CallbackService {
   grpc::ServerWriteReactor<v1::FetchAndRankResponse>* FetchAndRank(
       grpc::CallbackServerContext* context, const v1::FetchAndRankRequest* request) override;
 
+  grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>* BatchLookup(
+      grpc::CallbackServerContext* context) override;
+
  private:
   ServiceState* state_;
 };

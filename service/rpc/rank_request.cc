@@ -1,22 +1,10 @@
 #include "service/rpc/rank_request.h"
 
-#include <cmath>
-
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace gather::rpc {
 namespace {
-
-absl::Status FieldError(absl::string_view field, absl::string_view message) {
-  return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
-}
-
-bool IsTokenChar(unsigned char c) {
-  return absl::ascii_isalnum(c) || absl::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
-                                       absl::string_view::npos;
-}
 
 absl::Status ValidateUrl(absl::string_view field, absl::string_view url,
                          const config::Limits& limits) {
@@ -46,59 +34,15 @@ absl::StatusOr<extract::Reducer> ToReducer(v1::Reducer reducer, absl::string_vie
 
 }  // namespace
 
-absl::Status ValidateHeaders(const google::protobuf::RepeatedPtrField<v1::Header>& headers,
-                             absl::string_view field, const config::Limits& limits) {
-  if (static_cast<size_t>(headers.size()) > limits.max_headers) {
-    return FieldError(field, absl::StrCat("more than ", limits.max_headers, " headers"));
-  }
-  for (int i = 0; i < headers.size(); ++i) {
-    const v1::Header& header = headers[i];
-    std::string name_field = absl::StrCat(field, "[", i, "].name");
-    if (header.name().empty()) return FieldError(name_field, "header name is empty");
-    for (unsigned char c : header.name()) {
-      if (!IsTokenChar(c)) return FieldError(name_field, "header name has a character not allowed in HTTP");
-    }
-    if (header.name().size() + header.value().size() > limits.max_header_bytes) {
-      return FieldError(absl::StrCat(field, "[", i, "]"),
-                        absl::StrCat("header longer than ", limits.max_header_bytes, " bytes"));
-    }
-    for (char c : header.value()) {
-      if (c == '\r' || c == '\n' || c == '\0') {
-        return FieldError(absl::StrCat(field, "[", i, "].value"),
-                          "header value contains CR, LF or NUL");
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
                                        const config::Limits& limits) {
   RankPlan plan;
   // ---- policy ----
-  const v1::FetchPolicy& policy = request.policy();
-  if (!std::isfinite(policy.timeout_seconds()) || policy.timeout_seconds() < 0) {
-    return FieldError("policy.timeout_seconds", "must be a finite number >= 0");
-  }
-  plan.timeout = policy.timeout_seconds() == 0 ? limits.default_timeout
-                                               : absl::Seconds(policy.timeout_seconds());
-  if (plan.timeout > limits.max_timeout) {
-    return FieldError("policy.timeout_seconds",
-                      absl::StrCat("over the server's maximum of ",
-                                   absl::ToDoubleSeconds(limits.max_timeout), " s"));
-  }
-  if (policy.concurrency() > static_cast<uint32_t>(limits.max_rpc_concurrency)) {
-    return FieldError("policy.concurrency", absl::StrCat("over the server's maximum of ",
-                                                         limits.max_rpc_concurrency));
-  }
-  plan.concurrency = policy.concurrency() == 0 ? limits.default_concurrency
-                                               : static_cast<int>(policy.concurrency());
-  if (policy.max_body_bytes() > limits.max_body_bytes) {
-    return FieldError("policy.max_body_bytes",
-                      absl::StrCat("over the server's maximum of ", limits.max_body_bytes));
-  }
-  plan.max_body_bytes = policy.max_body_bytes() == 0 ? limits.default_max_body_bytes
-                                                     : policy.max_body_bytes();
+  auto policy = ResolvePolicy(request.policy(), "policy", limits);
+  if (!policy.ok()) return policy.status();
+  plan.timeout = policy->timeout;
+  plan.concurrency = policy->concurrency;
+  plan.max_body_bytes = policy->max_body_bytes;
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");

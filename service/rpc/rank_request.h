@@ -20,10 +20,9 @@
 #include "service/extract/score.h"
 #include "service/extract/url_template.h"
 #include "service/fetch/fetch_types.h"
+#include "service/rpc/request_common.h"
 
 namespace gather::rpc {
-
-using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct RankJob {
   std::string id;
@@ -49,11 +48,6 @@ struct RankPlan {
   int concurrency = 0;
   uint64_t max_body_bytes = 0;
 };
-
-// Checks a list of headers: names are HTTP tokens, values have no CR, LF or NUL. `field` is the
-// name used in errors ("headers", "jobs[2].headers"). Never puts a header value in an error.
-absl::Status ValidateHeaders(const google::protobuf::RepeatedPtrField<v1::Header>& headers,
-                             absl::string_view field, const config::Limits& limits);
 
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
                                        const config::Limits& limits);

@@ -1,0 +1,412 @@
+#include "service/rpc/batch_lookup_reactor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "service/extract/fields.h"
+#include "service/rpc/request_common.h"
+#include "service/rpc/status_convert.h"
+#include "simdjson.h"
+
+namespace gather::rpc {
+namespace {
+
+// Parser and extraction scratch of the thread that completes jobs (the engine's loop thread),
+// reused across bodies.
+simdjson::ondemand::parser& ThreadParser() {
+  thread_local simdjson::ondemand::parser parser;
+  return parser;
+}
+extract::ExtractOutcome& ThreadOutcome() {
+  thread_local extract::ExtractOutcome outcome;
+  return outcome;
+}
+
+constexpr size_t kRowOverheadBytes = 48;
+
+}  // namespace
+
+BatchLookupReactor::BatchLookupReactor(ServiceState* state, grpc::CallbackServerContext* context)
+    : state_(state), context_(context), start_(absl::Now()) {
+  filling_.mutable_results();
+  sending_.mutable_results();
+  if (!state_->TryAdmit()) {
+    finished_ = true;
+    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        state_->shutting_down ? "the server is shutting down"
+                                              : "too many RPCs in progress (--max_rpcs)"));
+    return;
+  }
+  admitted_ = true;
+  rpc_deadline_ = RpcDeadline(context_->deadline());
+  reading_ = true;
+  StartRead(&request_);
+}
+
+void BatchLookupReactor::OnReadDone(bool ok) {
+  if (!ok) {
+    // Half-close (or the call broke): the input is complete.
+    Action action;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reading_ = false;
+      input_done_ = true;
+      if (!plan_ && !failure_) {
+        failure_ = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                "spec: the stream ended before a LookupSpec was sent");
+      }
+      action = NextLocked();
+    }
+    Act(action);
+    return;
+  }
+  {
+    Action action;
+    bool dropped = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (failure_ || write_failed_) {
+        // The RPC is ending; the message is dropped unread.
+        dropped = true;
+        reading_ = false;
+        request_.Clear();
+        action = NextLocked();
+      }
+    }
+    if (dropped) {
+      Act(action);
+      return;
+    }
+  }
+  if (!plan_) {
+    HandleSpec();
+  } else {
+    HandleKeys();
+  }
+}
+
+void BatchLookupReactor::HandleSpec() {
+  Action action;
+  if (request_.kind_case() != v1::BatchLookupRequest::kSpec) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reading_ = false;
+    FailLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                            "spec: the first message must carry a LookupSpec"));
+    action = NextLocked();
+  } else if (auto plan = BuildLookupPlan(request_.spec(), state_->limits); !plan.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reading_ = false;
+    FailLocked(ToGrpcStatus(plan.status()));
+    action = NextLocked();
+  } else {
+    plan_ = *std::move(plan);
+    fetch::GroupOptions options;
+    options.max_concurrency = plan_->concurrency;
+    options.deadline = JobDeadline(rpc_deadline_, start_);
+    fetch::GroupId group = state_->engine->OpenGroup(this, options);
+    bool cancelled;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      group_ = group;
+      group_open_ = true;
+      cancelled = cancelled_;
+      // Enough keys to keep every transfer busy and the next result batch full, plus one key
+      // message of headroom (a message is taken whole).
+      window_ = std::max<uint64_t>(4 * static_cast<uint64_t>(plan_->concurrency), 2048);
+      reading_ = false;
+      action = NextLocked();
+    }
+    if (cancelled) state_->engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
+  }
+  request_.Clear();
+  Act(action);
+}
+
+void BatchLookupReactor::HandleKeys() {
+  ++key_messages_;
+  absl::Status invalid;
+  if (request_.kind_case() == v1::BatchLookupRequest::kSpec) {
+    invalid = FieldError(absl::StrCat("spec (message ", key_messages_ + 1, ")"),
+                         "the spec may only be sent once, in the first message");
+  } else if (request_.kind_case() != v1::BatchLookupRequest::kKeys) {
+    invalid = FieldError(absl::StrCat("kind (message ", key_messages_ + 1, ")"),
+                         "a message after the spec must carry keys");
+  } else {
+    invalid = ValidateKeyBatch(request_.keys(), key_messages_ - 1, state_->limits);
+  }
+  if (!invalid.ok()) {
+    Action action;
+    bool cancel = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reading_ = false;
+      FailLocked(ToGrpcStatus(invalid));
+      cancel = group_open_;
+      action = NextLocked();
+    }
+    if (cancel) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+    request_.Clear();
+    Act(action);
+    return;
+  }
+
+  // URLs are built outside the lock; tags (slots) are assigned under it.
+  auto* keys = request_.mutable_keys()->mutable_keys();
+  const int count = keys->size();
+  std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
+  batch.reserve(static_cast<size_t>(count));
+  std::vector<std::pair<int, std::string>> invalid_keys;  // (index in the message, why)
+  std::string url;
+  for (int i = 0; i < count; ++i) {
+    if (auto why = ExpandKey(*plan_, (*keys)[i].key(), state_->limits, url); why) {
+      invalid_keys.emplace_back(i, *std::move(why));
+      continue;
+    }
+    fetch::FetchRequest fetch_request;
+    fetch_request.url = url;
+    fetch_request.host = plan_->host;
+    fetch_request.headers = plan_->headers;
+    fetch_request.timeout = plan_->timeout;
+    fetch_request.max_body_bytes = plan_->max_body_bytes;
+    fetch_request.head = plan_->head;
+    batch.emplace_back(static_cast<uint64_t>(i), std::move(fetch_request));
+  }
+
+  Action action;
+  bool cancelled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reading_ = false;
+    outstanding_ += static_cast<uint64_t>(count);
+    keys_ += static_cast<uint64_t>(count);
+    for (auto& [index, request] : batch) {
+      v1::Key& key = (*keys)[static_cast<int>(index)];
+      uint32_t slot;
+      if (free_slots_.empty()) {
+        slot = static_cast<uint32_t>(slots_.size());
+        slots_.emplace_back();
+      } else {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+      }
+      slots_[slot].seq = key.seq();
+      slots_[slot].key = std::move(*key.mutable_key());
+      index = slot;  // the job's tag from here on
+    }
+    pending_ += batch.size();
+    for (auto& [index, why] : invalid_keys) {
+      v1::Key& key = (*keys)[index];
+      v1::LookupResult* row = AddRowLocked(key.seq(), v1::JOB_STATUS_INVALID_KEY);
+      if (row != nullptr) {
+        filling_bytes_ += key.key().size() + why.size();
+        row->set_key(std::move(*key.mutable_key()));
+        row->set_error(std::move(why));
+      }
+    }
+    cancelled = cancelled_;
+    action = NextLocked();
+  }
+  if (!batch.empty()) {
+    state_->engine->SubmitBatch(group_, std::move(batch));
+    // A cancel that raced with this message must also reach the jobs just submitted.
+    if (cancelled) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  }
+  request_.Clear();
+  Act(action);
+}
+
+void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
+  std::string error;
+  v1::JobStatus status = JobStatusOf(result, state_->follow_redirects, &error);
+  extract::ExtractOutcome* extracted = nullptr;
+  if (status == v1::JOB_STATUS_OK && plan_->parses_body()) {
+    extracted = &ThreadOutcome();
+    extract::ExtractFields(ThreadParser(), extract::PadForParse(result.body), plan_->fields,
+                           plan_->required, *extracted);
+    switch (extracted->status) {
+      case extract::ExtractStatus::kOk: break;
+      case extract::ExtractStatus::kMissing: status = v1::JOB_STATUS_MISSING; break;
+      case extract::ExtractStatus::kBadContent: status = v1::JOB_STATUS_BAD_CONTENT; break;
+    }
+    if (status != v1::JOB_STATUS_OK) error = std::move(extracted->error);
+  }
+
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Slot& slot = slots_[tag];
+    --pending_;
+    bytes_ += result.body.size();
+    v1::LookupResult* row = AddRowLocked(slot.seq, status);
+    if (row != nullptr) {
+      filling_bytes_ += slot.key.size() + error.size() + result.body.size() / 4;
+      row->set_key(std::move(slot.key));
+      row->set_http_status(result.http_status);
+      if (status == v1::JOB_STATUS_OK && extracted != nullptr) {
+        for (const std::string& value : extracted->values) {
+          row->add_values(value);
+          filling_bytes_ += value.size();
+        }
+      }
+      row->set_error(std::move(error));
+      row->set_attempts(result.attempts);
+      row->set_latency_ms(absl::ToDoubleMilliseconds(result.latency));
+      row->set_queue_ms(absl::ToDoubleMilliseconds(result.queue_wait));
+      row->set_bytes(result.body.size());
+    }
+    slot.key.clear();
+    free_slots_.push_back(static_cast<uint32_t>(tag));
+    action = NextLocked();
+  }
+  Act(action);
+}
+
+v1::LookupResult* BatchLookupReactor::AddRowLocked(uint64_t seq, v1::JobStatus status) {
+  ++status_counts_[status];
+  if (failure_ || write_failed_) {
+    // Nobody will read this row; it no longer holds back anything.
+    --outstanding_;
+    return nullptr;
+  }
+  v1::LookupResult* row = filling_.mutable_results()->add_results();
+  row->set_seq(seq);
+  row->set_status(status);
+  filling_bytes_ += kRowOverheadBytes;
+  return row;
+}
+
+void BatchLookupReactor::FailLocked(grpc::Status status) {
+  if (!failure_) failure_ = std::move(status);
+  input_done_ = true;
+  DropUnsentLocked();
+}
+
+void BatchLookupReactor::DropUnsentLocked() {
+  outstanding_ -= static_cast<uint64_t>(filling_.results().results_size());
+  filling_.mutable_results()->mutable_results()->Clear();
+  filling_bytes_ = 0;
+}
+
+BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
+  Action action;
+  if (finished_) return action;
+  const bool stopping = failure_.has_value() || write_failed_;
+  const int rows = filling_.results().results_size();
+  const bool drained = input_done_ && !reading_ && pending_ == 0;
+  if (!stopping) {
+    if (!reading_ && !input_done_ && plan_ && outstanding_ < window_) {
+      reading_ = true;
+      action.read = true;
+    }
+    if (!writing_ && rows > 0 &&
+        (rows >= kBatchRows || filling_bytes_ >= kBatchBytes || flush_due_ || drained)) {
+      filling_.Swap(&sending_);
+      sending_rows_ = static_cast<size_t>(rows);
+      filling_bytes_ = 0;
+      flush_due_ = false;
+      writing_ = true;
+      action.write = &sending_;
+    } else if (!writing_ && rows == 0 && drained && !summary_sent_) {
+      v1::LookupSummary* summary = summary_.mutable_summary();
+      summary->set_keys(keys_);
+      for (int status = 0; status < v1::JobStatus_ARRAYSIZE; ++status) {
+        if (status_counts_[status] == 0) continue;
+        v1::StatusCount* item = summary->add_status_counts();
+        item->set_status(static_cast<v1::JobStatus>(status));
+        item->set_count(status_counts_[status]);
+      }
+      summary->set_wall_ms(absl::ToDoubleMilliseconds(absl::Now() - start_));
+      summary->set_bytes(bytes_);
+      summary_sent_ = true;
+      sending_rows_ = 0;
+      writing_ = true;
+      action.write = &summary_;
+    }
+    if (filling_.results().results_size() > 0 && !alarm_armed_) {
+      alarm_armed_ = true;
+      action.arm_alarm = true;
+    }
+  }
+  if (drained && !writing_ && !alarm_armed_ && !action.write) {
+    if (stopping) {
+      finished_ = true;
+      action.finish = failure_ ? *failure_
+                               : grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke");
+    } else if (summary_sent_) {
+      finished_ = true;
+      action.finish = grpc::Status::OK;
+    }
+  }
+  return action;
+}
+
+void BatchLookupReactor::Act(const Action& action) {
+  // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
+  if (action.finish) {
+    Finish(*action.finish);
+    return;
+  }
+  if (action.arm_alarm) {
+    std::lock_guard<std::mutex> lock(alarm_mu_);
+    alarm_ = std::make_unique<grpc::Alarm>();
+    alarm_->Set(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kFlushDelay),
+                [this](bool) { OnAlarm(); });
+  }
+  if (action.read) StartRead(&request_);
+  if (action.write) StartWrite(action.write);
+}
+
+void BatchLookupReactor::OnAlarm() {
+  Action action;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    alarm_armed_ = false;
+    if (filling_.results().results_size() > 0) flush_due_ = true;
+    action = NextLocked();
+  }
+  Act(action);
+}
+
+void BatchLookupReactor::OnWriteDone(bool ok) {
+  Action action;
+  bool cancel = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    outstanding_ -= sending_rows_;
+    sending_rows_ = 0;
+    sending_.mutable_results()->mutable_results()->Clear();  // keeps the rows for reuse
+    if (!ok && !write_failed_) {
+      write_failed_ = true;
+      input_done_ = true;
+      cancel = group_open_;
+      DropUnsentLocked();
+    }
+    action = NextLocked();
+  }
+  if (cancel) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  Act(action);
+}
+
+void BatchLookupReactor::OnCancel() {
+  fetch::GroupId group;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    if (!group_open_) return;
+    group = group_;
+  }
+  bool past_deadline = absl::Now() >= rpc_deadline_;
+  state_->engine->CancelGroup(group, past_deadline ? fetch::FetchOutcome::kTimeout
+                                                   : fetch::FetchOutcome::kCancelled);
+}
+
+void BatchLookupReactor::OnDone() {
+  if (group_open_) state_->engine->CloseGroup(group_);
+  if (admitted_) state_->Release();
+  delete this;
+}
+
+}  // namespace gather::rpc

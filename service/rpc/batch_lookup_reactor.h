@@ -1,0 +1,127 @@
+// The BatchLookup bidirectional-streaming reactor.
+//
+// Threads: the constructor, OnReadDone, OnWriteDone, OnCancel, the flush alarm and OnDone run on
+// gRPC threads; OnFetchDone runs on the fetch engine's loop thread. mu_ guards everything below
+// it. At most one read and one write are in flight.
+//
+// Flow control: a key counts as outstanding from the moment its message is read until the
+// message carrying its result has been written. The next key message is read only while fewer
+// than window_ keys are outstanding, so a slow upstream or a slow reader stops the reads and gRPC
+// flow control pushes back on the caller; memory is bounded by the window, not by the number of
+// keys.
+//
+// Batching: results collect in filling_; it is sent when it holds kBatchRows rows or kBatchBytes,
+// when its oldest row is kFlushDelay old (the alarm), or when the input is drained. While one
+// batch is on the wire the next one fills; the two messages are swapped and reused.
+//
+// Lifetime: every pending job, the outstanding read or write and an armed alarm keep the reactor
+// alive; Finish is called once all of them are done and OnDone deletes.
+#ifndef GATHER_SERVICE_RPC_BATCH_LOOKUP_REACTOR_H_
+#define GATHER_SERVICE_RPC_BATCH_LOOKUP_REACTOR_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gather/v1/gather.grpc.pb.h"
+#include "grpcpp/alarm.h"
+#include "grpcpp/grpcpp.h"
+#include "service/fetch/fetch_engine.h"
+#include "service/rpc/lookup_request.h"
+#include "service/rpc/service_state.h"
+
+namespace gather::rpc {
+
+class BatchLookupReactor final
+    : public grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>,
+      public fetch::FetchSink {
+ public:
+  static constexpr int kBatchRows = 100;
+  static constexpr size_t kBatchBytes = 1 << 20;
+  static constexpr absl::Duration kFlushDelay = absl::Milliseconds(5);
+
+  BatchLookupReactor(ServiceState* state, grpc::CallbackServerContext* context);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+  void OnFetchDone(uint64_t tag, fetch::FetchResult& result) override;
+
+ private:
+  // A key between its read and its completion; the job's tag is the slot's index.
+  struct Slot {
+    uint64_t seq = 0;
+    std::string key;
+  };
+  // What to start once mu_ is released.
+  struct Action {
+    bool read = false;
+    const v1::BatchLookupResponse* write = nullptr;
+    bool arm_alarm = false;
+    std::optional<grpc::Status> finish;
+  };
+
+  // The first message: validates the spec and opens the engine group.
+  void HandleSpec();
+  void HandleKeys();
+  void OnAlarm();
+  // Ends the RPC with `status` once in-flight work has drained (call with mu_ held).
+  void FailLocked(grpc::Status status);
+  // Drops the rows not yet sent (the caller is gone or the RPC failed).
+  void DropUnsentLocked();
+  v1::LookupResult* AddRowLocked(uint64_t seq, v1::JobStatus status);
+  // Decides the next read, write, alarm or Finish (call with mu_ held).
+  Action NextLocked();
+  void Act(const Action& action);
+
+  ServiceState* state_;
+  grpc::CallbackServerContext* context_;
+  bool admitted_ = false;
+  absl::Time start_;
+  absl::Time rpc_deadline_ = absl::InfiniteFuture();
+  v1::BatchLookupRequest request_;  // the read buffer; touched only between StartRead and its OnReadDone
+  std::optional<LookupPlan> plan_;  // set once by HandleSpec before any job exists; then read-only
+  uint64_t key_messages_ = 0;       // read-side only
+
+  std::mutex mu_;
+  fetch::GroupId group_ = 0;
+  bool group_open_ = false;
+  bool cancelled_ = false;  // OnCancel ran
+  uint64_t window_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_slots_;
+  uint64_t pending_ = 0;      // jobs in the engine
+  uint64_t outstanding_ = 0;  // keys read whose row has not been written yet
+  uint64_t keys_ = 0;
+  uint64_t bytes_ = 0;
+  std::array<uint64_t, v1::JobStatus_ARRAYSIZE> status_counts_{};
+  v1::BatchLookupResponse filling_;
+  v1::BatchLookupResponse sending_;
+  v1::BatchLookupResponse summary_;
+  size_t filling_bytes_ = 0;
+  size_t sending_rows_ = 0;
+  bool reading_ = false;
+  bool input_done_ = false;
+  bool writing_ = false;
+  bool write_failed_ = false;
+  bool flush_due_ = false;
+  bool alarm_armed_ = false;
+  bool summary_sent_ = false;
+  bool finished_ = false;
+  std::optional<grpc::Status> failure_;
+
+  // A fresh alarm per arming: the previous one may still be running its callback, and gRPC keeps
+  // its state alive until that returns. alarm_mu_ orders replacements.
+  std::mutex alarm_mu_;
+  std::unique_ptr<grpc::Alarm> alarm_;
+};
+
+}  // namespace gather::rpc
+
+#endif  // GATHER_SERVICE_RPC_BATCH_LOOKUP_REACTOR_H_

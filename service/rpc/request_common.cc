@@ -1,0 +1,94 @@
+#include "service/rpc/request_common.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace gather::rpc {
+namespace {
+
+bool IsTokenChar(unsigned char c) {
+  return absl::ascii_isalnum(c) ||
+         absl::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != absl::string_view::npos;
+}
+
+}  // namespace
+
+absl::Status FieldError(absl::string_view field, absl::string_view message) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", message));
+}
+
+absl::Status ValidateHeaders(const google::protobuf::RepeatedPtrField<v1::Header>& headers,
+                             absl::string_view field, const config::Limits& limits) {
+  if (static_cast<size_t>(headers.size()) > limits.max_headers) {
+    return FieldError(field, absl::StrCat("more than ", limits.max_headers, " headers"));
+  }
+  for (int i = 0; i < headers.size(); ++i) {
+    const v1::Header& header = headers[i];
+    std::string name_field = absl::StrCat(field, "[", i, "].name");
+    if (header.name().empty()) return FieldError(name_field, "header name is empty");
+    for (unsigned char c : header.name()) {
+      if (!IsTokenChar(c)) {
+        return FieldError(name_field, "header name has a character not allowed in HTTP");
+      }
+    }
+    if (header.name().size() + header.value().size() > limits.max_header_bytes) {
+      return FieldError(absl::StrCat(field, "[", i, "]"),
+                        absl::StrCat("header longer than ", limits.max_header_bytes, " bytes"));
+    }
+    for (char c : header.value()) {
+      if (c == '\r' || c == '\n' || c == '\0') {
+        return FieldError(absl::StrCat(field, "[", i, "].value"),
+                          "header value contains CR, LF or NUL");
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
+                                             absl::string_view field,
+                                             const config::Limits& limits) {
+  ResolvedPolicy resolved;
+  if (!std::isfinite(policy.timeout_seconds()) || policy.timeout_seconds() < 0) {
+    return FieldError(absl::StrCat(field, ".timeout_seconds"), "must be a finite number >= 0");
+  }
+  resolved.timeout = policy.timeout_seconds() == 0 ? limits.default_timeout
+                                                   : absl::Seconds(policy.timeout_seconds());
+  if (resolved.timeout > limits.max_timeout) {
+    return FieldError(absl::StrCat(field, ".timeout_seconds"),
+                      absl::StrCat("over the server's maximum of ",
+                                   absl::ToDoubleSeconds(limits.max_timeout), " s"));
+  }
+  if (policy.concurrency() > static_cast<uint32_t>(limits.max_rpc_concurrency)) {
+    return FieldError(absl::StrCat(field, ".concurrency"),
+                      absl::StrCat("over the server's maximum of ", limits.max_rpc_concurrency));
+  }
+  resolved.concurrency = policy.concurrency() == 0 ? limits.default_concurrency
+                                                   : static_cast<int>(policy.concurrency());
+  if (policy.max_body_bytes() > limits.max_body_bytes) {
+    return FieldError(absl::StrCat(field, ".max_body_bytes"),
+                      absl::StrCat("over the server's maximum of ", limits.max_body_bytes));
+  }
+  resolved.max_body_bytes = policy.max_body_bytes() == 0 ? limits.default_max_body_bytes
+                                                         : policy.max_body_bytes();
+  return resolved;
+}
+
+absl::Time JobDeadline(absl::Time rpc_deadline, absl::Time now) {
+  if (rpc_deadline == absl::InfiniteFuture()) return rpc_deadline;
+  absl::Duration left = rpc_deadline - now;
+  absl::Duration margin = std::min(left / 10, absl::Milliseconds(250));
+  return rpc_deadline - std::max(margin, absl::ZeroDuration());
+}
+
+absl::Time RpcDeadline(std::chrono::system_clock::time_point deadline) {
+  if (deadline >= std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 10)) {
+    return absl::InfiniteFuture();
+  }
+  return absl::FromChrono(deadline);
+}
+
+}  // namespace gather::rpc

@@ -1,0 +1,52 @@
+// Validation shared by every RPC: headers, the fetch policy, and the RPC deadline. Pure (no gRPC
+// server, no I/O); errors are INVALID_ARGUMENT naming the field at fault.
+#ifndef GATHER_SERVICE_RPC_REQUEST_COMMON_H_
+#define GATHER_SERVICE_RPC_REQUEST_COMMON_H_
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "gather/v1/gather.pb.h"
+#include "service/config/config.h"
+#include "service/fetch/fetch_types.h"
+
+namespace gather::rpc {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// INVALID_ARGUMENT "<field>: <message>".
+absl::Status FieldError(absl::string_view field, absl::string_view message);
+
+// Checks a list of headers: names are HTTP tokens, values have no CR, LF or NUL. `field` is the
+// name used in errors ("headers", "jobs[2].headers"). Never puts a header value in an error.
+absl::Status ValidateHeaders(const google::protobuf::RepeatedPtrField<v1::Header>& headers,
+                             absl::string_view field, const config::Limits& limits);
+
+// A FetchPolicy with defaults filled in and bounds checked.
+struct ResolvedPolicy {
+  absl::Duration timeout;
+  int concurrency = 0;
+  uint64_t max_body_bytes = 0;
+};
+absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
+                                             absl::string_view field,
+                                             const config::Limits& limits);
+
+// The time by which an RPC's jobs must end so their rows still reach the caller: the RPC's
+// deadline minus min(10% of the time left, 250 ms). InfiniteFuture when the RPC has no deadline.
+absl::Time JobDeadline(absl::Time rpc_deadline, absl::Time now);
+
+// gRPC reports "no deadline" as a time point far in the future; this maps it to InfiniteFuture.
+absl::Time RpcDeadline(std::chrono::system_clock::time_point deadline);
+
+}  // namespace gather::rpc
+
+#endif  // GATHER_SERVICE_RPC_REQUEST_COMMON_H_
