@@ -5,6 +5,7 @@
 #include "CLI/CLI.hpp"
 #include "client/commands/common.h"
 #include "client/commands/health.h"
+#include "client/commands/lookup.h"
 #include "client/commands/rank.h"
 
 int main(int argc, char** argv) {
@@ -62,6 +63,41 @@ int main(int argc, char** argv) {
   netdata_cmd->add_option("--header", netdata.headers, "request header 'Name: value' (repeatable; never printed)");
   netdata_cmd->add_flag("--json", netdata.json, "print JSON lines instead of a table");
 
+  // ---- lookup ----
+  LookupOptions lookup;
+  CLI::App* lookup_cmd = app.add_subcommand(
+      "lookup",
+      "Look up many keys against one URL template, extract named fields from each JSON answer,\n"
+      "and write one row per key (JSONL or CSV). Keys stream through gatherd's BatchLookup with\n"
+      "bounded memory; --resume continues an interrupted run.\n"
+      "Example: gather lookup --template 'https://api.example/v2/entities/{key}' --keys ids.txt \\\n"
+      "  --field label=/label --field city=/location/cityLabel --require /location \\\n"
+      "  --header 'Authorization: Bearer ...' --out entities.csv");
+  lookup_cmd->add_option("--template", lookup.url_template,
+                         "URL with {key}; each key is percent-encoded into it")->required();
+  lookup_cmd->add_option("--keys", lookup.keys, "file with one key per line, or a CSV with --key-column; - is stdin")
+      ->capture_default_str();
+  lookup_cmd->add_option("--key-column", lookup.key_column, "read --keys as CSV with a header row and take this column");
+  lookup_cmd->add_option("--field", lookup.fields, "NAME=/json/pointer to extract (repeatable; columns in this order)");
+  lookup_cmd->add_option("--require", lookup.required, "JSON pointer that must be present, else the key is MISSING (repeatable)");
+  lookup_cmd->add_option("--header", lookup.headers, "request header 'Name: value' (repeatable; never printed)");
+  lookup_cmd->add_option("--method", lookup.method, "GET (default) or HEAD");
+  lookup_cmd->add_option("--concurrency", lookup.concurrency, "transfers in flight for this run (server default 50)");
+  lookup_cmd->add_option("--timeout", lookup.timeout_seconds, "per-key timeout in seconds, queue time excluded (server default 10)");
+  lookup_cmd->add_option("--deadline", lookup.deadline_seconds, "deadline of the whole run in seconds (0 = none)");
+  lookup_cmd->add_option("--max-body", lookup.max_body_bytes, "body cap in bytes (server default 8 MiB)");
+  lookup_cmd->add_option("--format", lookup.format, "jsonl or csv (default: csv if --out ends in .csv, else jsonl)");
+  lookup_cmd->add_option("--out", lookup.out, "output file, - for stdout")->capture_default_str();
+  lookup_cmd->add_option("--errors", lookup.errors,
+                         "file for keys that did not end OK (CSV default: next to --out, e.g. res.errors.csv;\n"
+                         "JSONL default: every row goes to --out)");
+  lookup_cmd->add_flag("--resume", lookup.resume,
+                       "skip keys already in --out/--errors (by input line number) and append the rest");
+  lookup_cmd->add_flag("--progress", lookup.progress, "print progress on stderr even when it is not a terminal");
+  lookup_cmd->add_flag("--quiet", lookup.quiet, "no progress and no summary on stderr");
+  lookup_cmd->add_option("--keys-per-message", lookup.keys_per_message, "keys per gRPC message")
+      ->capture_default_str()->group("");
+
   // ---- health ----
   HealthOptions health;
   CLI::App* health_cmd = app.add_subcommand("health", "Ask gatherd's grpc.health.v1 service; exit 0 when SERVING.");
@@ -81,6 +117,10 @@ int main(int argc, char** argv) {
   if (netdata_cmd->parsed()) {
     netdata.server = server;
     return RunNetdata(netdata);
+  }
+  if (lookup_cmd->parsed()) {
+    lookup.server = server;
+    return RunLookup(lookup);
   }
   if (health_cmd->parsed()) {
     health.server = server;

@@ -1,4 +1,4 @@
-// gather-demo-upstream: a netdata-like agent on loopback for `scripts/demo` and manual tries.
+// gather-demo-upstream: a netdata-like agent and an entity API (/api/v2/entities/{id}) on loopback for `scripts/demo` and manual tries.
 //   gather-demo-upstream [--port=N] [--charts=N] [--delay_ms=N] [--broken]
 // Prints "demo upstream listening on 127.0.0.1:PORT" when ready; stops on SIGTERM/SIGINT.
 #include <signal.h>
@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "tests/support/entity_fixture.h"
 #include "tests/support/netdata_fixture.h"
 #include "tests/support/upstream.h"
 
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
   gather::testing::TestUpstream upstream;
   gather::testing::NetdataFixture fixture(options);
   fixture.Install(upstream);
+  gather::testing::EntityFixture entities;
+  entities.Install(upstream);
   upstream.Start("127.0.0.1", port);
   std::cout << "demo upstream listening on 127.0.0.1:" << upstream.port() << std::endl;
   int received = 0;

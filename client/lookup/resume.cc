@@ -1,0 +1,113 @@
+#include "client/lookup/resume.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/io/record_reader.h"
+
+namespace gather::client {
+namespace {
+
+// Larger ordinals than this are not from a real run (and would make the bitmap huge).
+constexpr uint64_t kMaxSeq = uint64_t{1} << 40;
+
+bool ParseSeq(absl::string_view text, uint64_t& seq) {
+  return !text.empty() && absl::SimpleAtoi(text, &seq) && seq < kMaxSeq;
+}
+
+// The seq of a JSONL line: it starts with {"seq":N, as gather writes it.
+bool JsonlSeq(absl::string_view line, uint64_t& seq) {
+  constexpr absl::string_view kPrefix = "{\"seq\":";
+  if (!absl::StartsWith(line, kPrefix) || line.back() != '}') return false;
+  line.remove_prefix(kPrefix.size());
+  size_t digits = 0;
+  while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9') ++digits;
+  if (digits == line.size() || line[digits] != ',') return false;
+  return ParseSeq(line.substr(0, digits), seq);
+}
+
+}  // namespace
+
+bool SeqBitmap::Set(uint64_t seq) {
+  size_t word = static_cast<size_t>(seq / 64);
+  if (word >= words_.size()) words_.resize(std::max(word + 1, words_.size() * 2), 0);
+  uint64_t bit = uint64_t{1} << (seq % 64);
+  if (words_[word] & bit) return false;
+  words_[word] |= bit;
+  ++count_;
+  return true;
+}
+
+absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat format,
+                                      const std::vector<std::string>& csv_header,
+                                      SeqBitmap& done, bool dry_run) {
+  ScanResult result;
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) {
+    if (errno == ENOENT) return result;
+    return absl::UnavailableError(absl::StrCat(path, ": ", std::strerror(errno)));
+  }
+  const uint64_t size = static_cast<uint64_t>(info.st_size);
+  auto reader = RecordReader::Open(
+      path, format == OutputFormat::kCsv ? RecordReader::Mode::kCsv : RecordReader::Mode::kLines);
+  if (!reader.ok()) return reader.status();
+
+  // First pass: validate and collect, so a foreign file is rejected before anything changes.
+  std::vector<uint64_t> seqs;  // in file order; marked into `done` only if the file is valid
+  std::vector<std::string> fields;
+  uint64_t record = 0;
+  uint64_t complete_end = 0;
+  while ((*reader)->Next(fields)) {
+    ++record;
+    if (!(*reader)->last_complete()) break;  // torn: cut below
+    complete_end = (*reader)->complete_end();
+    if (format == OutputFormat::kCsv && record == 1) {
+      if (fields != csv_header) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "--resume: ", path, " has columns \"", absl::StrJoin(fields, ","),
+            "\", this run writes \"", absl::StrJoin(csv_header, ","),
+            "\" (same --field list and --format needed)"));
+      }
+      result.has_header = true;
+      continue;
+    }
+    uint64_t seq = 0;
+    bool ok = format == OutputFormat::kCsv ? (!fields.empty() && ParseSeq(fields[0], seq))
+                                           : JsonlSeq(fields[0], seq);
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--resume: record ", record, " of ", path, " is not a gather lookup ",
+          format == OutputFormat::kCsv ? "CSV row" : "JSON line", "; refusing to append to it"));
+    }
+    seqs.push_back(seq);
+    if (seqs.size() >= (1u << 16)) {  // keep memory flat: mark in chunks
+      for (uint64_t s : seqs) {
+        if (!done.Set(s)) ++result.duplicates;
+      }
+      result.rows += seqs.size();
+      seqs.clear();
+    }
+  }
+  if (!(*reader)->status().ok()) return (*reader)->status();
+  for (uint64_t s : seqs) {
+    if (!done.Set(s)) ++result.duplicates;
+  }
+  result.rows += seqs.size();
+  result.torn_bytes = size - complete_end;
+  if (result.torn_bytes > 0 && !dry_run) {
+    if (::truncate(path.c_str(), static_cast<off_t>(complete_end)) != 0) {
+      return absl::UnavailableError(
+          absl::StrCat("--resume: cannot repair ", path, ": ", std::strerror(errno)));
+    }
+  }
+  return result;
+}
+
+}  // namespace gather::client

@@ -1,0 +1,49 @@
+// Resume support for `gather lookup`: a bitmap of finished input ordinals, rebuilt by scanning the
+// output files of an earlier run (not a set of keys: ~125 KB per million ordinals), and repair of
+// a torn last record left by a kill.
+#ifndef GATHER_CLIENT_LOOKUP_RESUME_H_
+#define GATHER_CLIENT_LOOKUP_RESUME_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/lookup/row_format.h"
+
+namespace gather::client {
+
+class SeqBitmap {
+ public:
+  // Marks `seq`; returns false when it was already marked.
+  bool Set(uint64_t seq);
+  bool Test(uint64_t seq) const {
+    size_t word = static_cast<size_t>(seq / 64);
+    return word < words_.size() && (words_[word] >> (seq % 64) & 1) != 0;
+  }
+  uint64_t count() const { return count_; }
+
+ private:
+  std::vector<uint64_t> words_;
+  uint64_t count_ = 0;
+};
+
+struct ScanResult {
+  uint64_t rows = 0;         // complete result records found
+  uint64_t duplicates = 0;   // records whose seq was already marked
+  uint64_t torn_bytes = 0;   // bytes cut from the end (a torn last record)
+  bool has_header = false;   // CSV: the file starts with a complete header row
+};
+
+// Scans an output file written by `gather lookup` in `format` and marks every seq in `done`. A
+// torn last record is cut off (the file is truncated to the last complete record) unless
+// `dry_run`. A CSV file must start with `csv_header` (without its newline). A missing file scans
+// as empty. INVALID_ARGUMENT when the file is not gather output in that format (nothing is
+// changed then).
+absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat format,
+                                      const std::vector<std::string>& csv_header,
+                                      SeqBitmap& done, bool dry_run = false);
+
+}  // namespace gather::client
+
+#endif  // GATHER_CLIENT_LOOKUP_RESUME_H_

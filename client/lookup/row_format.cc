@@ -1,0 +1,91 @@
+#include "client/lookup/row_format.h"
+
+#include <charconv>
+
+#include "absl/strings/str_cat.h"
+#include "client/io/text.h"
+#include "service/rpc/job_status_name.h"
+
+namespace gather::client {
+namespace {
+
+void AppendMillis(double ms, std::string& out) {
+  char buffer[32];
+  auto [end, error] = std::to_chars(buffer, buffer + sizeof(buffer), ms,
+                                    std::chars_format::fixed, 2);
+  if (error != std::errc()) {
+    out.push_back('0');
+    return;
+  }
+  out.append(buffer, end);
+}
+
+}  // namespace
+
+void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
+                    std::string& out) {
+  absl::StrAppend(&out, "{\"seq\":", row.seq(), ",\"key\":");
+  AppendJsonString(row.key(), out);
+  absl::StrAppend(&out, ",\"status\":\"", rpc::JobStatusName(row.status()),
+                  "\",\"http_status\":", row.http_status());
+  const bool ok = row.status() == v1::JOB_STATUS_OK;
+  if (ok) {
+    out.append(",\"fields\":{");
+    for (size_t i = 0; i < field_names.size(); ++i) {
+      if (i > 0) out.push_back(',');
+      AppendJsonString(field_names[i], out);
+      out.push_back(':');
+      const std::string* value =
+          static_cast<int>(i) < row.values_size() ? &row.values(static_cast<int>(i)) : nullptr;
+      if (value == nullptr || value->empty()) {
+        out.append("null");
+      } else {
+        out.append(*value);
+      }
+    }
+    out.push_back('}');
+  }
+  absl::StrAppend(&out, ",\"attempts\":", row.attempts(), ",\"latency_ms\":");
+  AppendMillis(row.latency_ms(), out);
+  out.append(",\"queue_ms\":");
+  AppendMillis(row.queue_ms(), out);
+  if (!ok) {
+    out.append(",\"error\":");
+    AppendJsonString(row.error(), out);
+  }
+  out.append("}\n");
+}
+
+void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& out) {
+  out.append("seq,key");
+  for (const std::string& name : field_names) {
+    out.push_back(',');
+    AppendCsvField(name, out);
+  }
+  out.push_back('\n');
+}
+
+void AppendCsvRow(const v1::LookupResult& row, size_t field_count, std::string& out) {
+  absl::StrAppend(&out, row.seq(), ",");
+  AppendCsvField(row.key(), out);
+  for (size_t i = 0; i < field_count; ++i) {
+    out.push_back(',');
+    if (static_cast<int>(i) < row.values_size()) AppendCsvValue(row.values(static_cast<int>(i)), out);
+  }
+  out.push_back('\n');
+}
+
+void AppendCsvErrorHeader(std::string& out) {
+  out.append("seq,key,status,http_status,attempts,error\n");
+}
+
+void AppendCsvErrorRow(const v1::LookupResult& row, std::string& out) {
+  absl::StrAppend(&out, row.seq(), ",");
+  AppendCsvField(row.key(), out);
+  absl::StrAppend(&out, ",", rpc::JobStatusName(row.status()), ",", row.http_status(), ",",
+                  row.attempts(), ",");
+  AppendCsvField(row.error(), out);
+  out.push_back('\n');
+}
+
+}  // namespace gather::client

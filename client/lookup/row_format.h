@@ -1,0 +1,33 @@
+// How `gather lookup` writes one result: a JSON line, or a CSV row (OK rows to --out, the others
+// to --errors). Pure functions appending to a buffer; field values are copied as the server sent
+// them (JSON text), never re-encoded through a JSON library.
+#ifndef GATHER_CLIENT_LOOKUP_ROW_FORMAT_H_
+#define GATHER_CLIENT_LOOKUP_ROW_FORMAT_H_
+
+#include <string>
+#include <vector>
+
+#include "gather/v1/gather.pb.h"
+
+namespace gather::client {
+
+enum class OutputFormat { kJsonl, kCsv };
+
+// {"seq":41,"key":"42","status":"OK","http_status":200,"fields":{"NAME":<json>|null,...},
+//  "attempts":1,"latency_ms":3.1,"queue_ms":0.2} and, for a key that did not end OK, no
+// "fields" and an "error" member. Ends with '\n'.
+void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
+                    std::string& out);
+
+// "seq,key,NAME,..." with '\n'.
+void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& out);
+// seq,key,values... (strings decoded, null and absent empty, objects as JSON text).
+void AppendCsvRow(const v1::LookupResult& row, size_t field_count, std::string& out);
+
+// The --errors CSV: "seq,key,status,http_status,attempts,error".
+void AppendCsvErrorHeader(std::string& out);
+void AppendCsvErrorRow(const v1::LookupResult& row, std::string& out);
+
+}  // namespace gather::client
+
+#endif  // GATHER_CLIENT_LOOKUP_ROW_FORMAT_H_
