@@ -1,0 +1,140 @@
+#include "client/lookup/resume.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "client/lookup/key_source.h"
+#include "client/lookup/row_format.h"
+#include "gtest/gtest.h"
+
+namespace gather::client {
+namespace {
+
+class TempPath {
+ public:
+  TempPath() {
+    char name[] = "/tmp/gather_resume_XXXXXX";
+    int fd = mkstemp(name);
+    close(fd);
+    path_ = name;
+  }
+  ~TempPath() { std::remove(path_.c_str()); }
+  const std::string& path() const { return path_; }
+  void Write(const std::string& content) const { std::ofstream(path_, std::ios::binary) << content; }
+  std::string Read() const {
+    std::ifstream in(path_, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  std::string path_;
+};
+
+v1::LookupResult Row(uint64_t seq, const std::string& key, v1::JobStatus status) {
+  v1::LookupResult row;
+  row.set_seq(seq);
+  row.set_key(key);
+  row.set_status(status);
+  row.set_http_status(status == v1::JOB_STATUS_OK ? 200 : 404);
+  row.add_values("\"a\\nb\"");
+  row.set_attempts(1);
+  if (status != v1::JOB_STATUS_OK) row.set_error("HTTP 404");
+  return row;
+}
+
+TEST(SeqBitmapTest, SetTestCount) {
+  SeqBitmap bitmap;
+  EXPECT_FALSE(bitmap.Test(5));
+  EXPECT_TRUE(bitmap.Set(5));
+  EXPECT_FALSE(bitmap.Set(5));
+  EXPECT_TRUE(bitmap.Set(1'000'000));
+  EXPECT_TRUE(bitmap.Test(5));
+  EXPECT_TRUE(bitmap.Test(1'000'000));
+  EXPECT_FALSE(bitmap.Test(999'999));
+  EXPECT_EQ(bitmap.count(), 2u);
+}
+
+TEST(ResumeTest, JsonlScanMarksSeqsAndCutsATornLastLine) {
+  std::vector<std::string> names{"f"};
+  std::string content;
+  AppendJsonlRow(Row(0, "k0", v1::JOB_STATUS_OK), names, content);
+  AppendJsonlRow(Row(7, "k7", v1::JOB_STATUS_HTTP_ERROR), names, content);
+  std::string complete = content;
+  content += "{\"seq\":9,\"key\":\"k9\",\"sta";  // killed mid-write
+  TempPath file;
+  file.Write(content);
+
+  SeqBitmap done;
+  auto scan = ScanOutput(file.path(), OutputFormat::kJsonl, {}, done);
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_EQ(scan->rows, 2u);
+  EXPECT_EQ(scan->torn_bytes, content.size() - complete.size());
+  EXPECT_TRUE(done.Test(0));
+  EXPECT_TRUE(done.Test(7));
+  EXPECT_FALSE(done.Test(9));
+  EXPECT_EQ(file.Read(), complete);
+}
+
+TEST(ResumeTest, CsvScanChecksTheHeaderAndHandlesQuotedNewlines) {
+  std::vector<std::string> names{"f"};
+  std::string content;
+  AppendCsvHeader(names, content);
+  AppendCsvRow(Row(3, "k,3", v1::JOB_STATUS_OK), 1, content);  // value holds a newline
+  std::string complete = content;
+  content += "4,k4,\"half a quoted";
+  TempPath file;
+  file.Write(content);
+
+  SeqBitmap done;
+  auto wrong = ScanOutput(file.path(), OutputFormat::kCsv, {"seq", "key", "other"}, done, true);
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(file.Read(), content);  // untouched
+
+  auto scan = ScanOutput(file.path(), OutputFormat::kCsv, {"seq", "key", "f"}, done);
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_TRUE(scan->has_header);
+  EXPECT_EQ(scan->rows, 1u);
+  EXPECT_TRUE(done.Test(3));
+  EXPECT_FALSE(done.Test(4));
+  EXPECT_EQ(file.Read(), complete);
+}
+
+TEST(ResumeTest, ForeignFileIsRefusedAndLeftAlone) {
+  TempPath file;
+  file.Write("this is not gather output\n{\"seq\":1,");
+  SeqBitmap done;
+  auto scan = ScanOutput(file.path(), OutputFormat::kJsonl, {}, done);
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(file.Read(), "this is not gather output\n{\"seq\":1,");
+}
+
+TEST(ResumeTest, MissingFileScansAsEmpty) {
+  SeqBitmap done;
+  auto scan = ScanOutput("/tmp/gather_resume_does_not_exist", OutputFormat::kJsonl, {}, done);
+  ASSERT_TRUE(scan.ok());
+  EXPECT_EQ(scan->rows, 0u);
+}
+
+TEST(KeySourceTest, CsvColumnAndMissingColumn) {
+  TempPath file;
+  file.Write("\xEF\xBB\xBFname,id\nx,1\n\"y,z\",\"2\"\nshort\n");
+  auto source = KeySource::Open(file.path(), std::string("id"));
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::string key;
+  std::vector<std::string> keys;
+  while ((*source)->Next(key)) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"1", "2", ""}));
+  EXPECT_EQ(KeySource::Count(file.path(), std::string("id")), 3u);
+
+  auto missing = KeySource::Open(file.path(), std::string("entity"));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("name, id"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gather::client

@@ -1,0 +1,122 @@
+#include "client/lookup/row_format.h"
+
+#include "client/commands/lookup.h"
+#include "client/output/progress.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace gather::client {
+namespace {
+
+TEST(RowFormatTest, JsonlOkRowKeepsValuesAsTheyCame) {
+  v1::LookupResult row;
+  row.set_seq(41);
+  row.set_key("42\"x");
+  row.set_status(v1::JOB_STATUS_OK);
+  row.set_http_status(200);
+  row.add_values("\"Berlin\"");
+  row.add_values("18446744073709551615");
+  row.add_values("");  // absent
+  row.set_attempts(1);
+  row.set_latency_ms(3.14159);
+  std::string out;
+  AppendJsonlRow(row, {"city", "big", "gone"}, out);
+  ASSERT_EQ(out.back(), '\n');
+  EXPECT_EQ(out.rfind("{\"seq\":41,\"key\":\"42\\\"x\",\"status\":\"OK\",\"http_status\":200,", 0), 0u)
+      << out;
+  EXPECT_NE(out.find("\"big\":18446744073709551615"), std::string::npos);
+  auto json = nlohmann::json::parse(out);
+  EXPECT_EQ(json["fields"]["city"], "Berlin");
+  EXPECT_TRUE(json["fields"]["gone"].is_null());
+  EXPECT_EQ(json["latency_ms"], 3.14);
+  EXPECT_FALSE(json.contains("error"));
+}
+
+TEST(RowFormatTest, JsonlFailedRowCarriesErrorAndNoFields) {
+  v1::LookupResult row;
+  row.set_seq(1);
+  row.set_key("k");
+  row.set_status(v1::JOB_STATUS_HTTP_ERROR);
+  row.set_http_status(404);
+  row.set_error("HTTP 404");
+  std::string out;
+  AppendJsonlRow(row, {"f"}, out);
+  auto json = nlohmann::json::parse(out);
+  EXPECT_EQ(json["status"], "HTTP_ERROR");
+  EXPECT_EQ(json["error"], "HTTP 404");
+  EXPECT_FALSE(json.contains("fields"));
+}
+
+TEST(RowFormatTest, CsvRowsAndErrorRows) {
+  v1::LookupResult row;
+  row.set_seq(7);
+  row.set_key("a,b");
+  row.set_status(v1::JOB_STATUS_OK);
+  row.add_values("\"Zürich\"");
+  row.add_values("null");
+  std::string out;
+  AppendCsvHeader({"city", "zip"}, out);
+  AppendCsvRow(row, 2, out);
+  EXPECT_EQ(out, "seq,key,city,zip\n7,\"a,b\",Zürich,\n");
+  row.set_status(v1::JOB_STATUS_TIMEOUT);
+  row.set_error("timed out after 10s");
+  out.clear();
+  AppendCsvErrorRow(row, out);
+  EXPECT_EQ(out, "7,\"a,b\",TIMEOUT,0,0,timed out after 10s\n");
+}
+
+TEST(LookupOptionsTest, SpecErrorsNameTheFlag) {
+  std::vector<std::string> names;
+  LookupOptions options;
+  options.url_template = "http://api.example/items";
+  auto no_key = BuildLookupSpec(options, &names);
+  EXPECT_EQ(no_key.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(no_key.status().message().find("--template"), std::string::npos);
+
+  options.url_template = "http://{key}.example/items";
+  EXPECT_FALSE(BuildLookupSpec(options, &names).ok());
+
+  options.url_template = "http://api.example/items/{key}";
+  options.fields = {"city=location/city"};
+  auto bad_pointer = BuildLookupSpec(options, &names);
+  EXPECT_NE(bad_pointer.status().message().find("--field city"), std::string::npos);
+
+  names.clear();
+  options.fields = {"city=/location/city", "label=/label"};
+  options.headers = {"Authorization: Bearer secret-token"};
+  auto spec = BuildLookupSpec(options, &names);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(names, (std::vector<std::string>{"city", "label"}));
+  EXPECT_EQ(spec->fields(1).pointer(), "/label");
+
+  names.clear();
+  options.headers = {"no colon secret-token"};
+  auto bad_header = BuildLookupSpec(options, &names);
+  EXPECT_FALSE(bad_header.ok());
+  EXPECT_EQ(bad_header.status().message().find("secret-token"), std::string::npos);
+}
+
+TEST(LookupOptionsTest, OutputsFollowTheFormat) {
+  LookupOptions options;
+  options.out = "res.csv";
+  auto csv = ResolveOutputs(options);
+  ASSERT_TRUE(csv.ok());
+  EXPECT_EQ(csv->format, OutputFormat::kCsv);
+  EXPECT_EQ(csv->errors, "res.errors.csv");
+  options.out = "res.jsonl";
+  auto jsonl = ResolveOutputs(options);
+  ASSERT_TRUE(jsonl.ok());
+  EXPECT_EQ(jsonl->format, OutputFormat::kJsonl);
+  EXPECT_EQ(jsonl->errors, "");
+  options.out = "-";
+  options.resume = true;
+  EXPECT_FALSE(ResolveOutputs(options).ok());
+}
+
+TEST(ProgressTest, Format) {
+  EXPECT_EQ(FormatProgress(1234, 10000, 100, 3), "1,234/10,000 12.3% 100/s ETA 0:01:28 failed 3");
+  EXPECT_EQ(FormatProgress(5, std::nullopt, 2.4, 0), "5 2/s failed 0");
+}
+
+}  // namespace
+}  // namespace gather::client
