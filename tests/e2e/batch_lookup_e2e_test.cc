@@ -1,0 +1,409 @@
+// End to end: the entity API fixture, a real gatherd process, and `gather lookup` (or a raw gRPC
+// client where the test needs to control the stream itself).
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gather/v1/gather.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "tests/support/entity_fixture.h"
+#include "tests/support/process.h"
+#include "tests/support/upstream.h"
+
+namespace gather::testing {
+namespace {
+
+const std::string kBin = GATHER_BIN_DIR;
+
+// Big tests shrink under GATHER_TEST_SCALE (e.g. 0.1 under sanitizers).
+int Scaled(int n) {
+  const char* scale = std::getenv("GATHER_TEST_SCALE");
+  double factor = 1.0;
+  if (scale != nullptr && absl::SimpleAtod(scale, &factor) && factor > 0) {
+    return std::max(100, static_cast<int>(n * factor));
+  }
+  return n;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The expected JSONL "fields" member of an OK entity row (values as raw JSON text).
+std::string ExpectedFieldsJson(uint64_t id) {
+  std::vector<std::string> values = EntityFixture::ExpectedValues(id);
+  std::string out = "\"fields\":{";
+  const auto& fields = EntityFixture::Fields();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += ",";
+    absl::StrAppend(&out, "\"", fields[i].first, "\":", values[i]);
+  }
+  return out + "}";
+}
+
+const char* ExpectedStatus(uint64_t id) {
+  switch (EntityFixture::KindOf(id)) {
+    case EntityKind::kOk: return "OK";
+    case EntityKind::kNotFound: return "HTTP_ERROR";
+    case EntityKind::kNoLocation: return "MISSING";
+    case EntityKind::kNotJson: return "BAD_CONTENT";
+  }
+  return "?";
+}
+
+// Parses JSONL output; fails the test on a seq seen twice. Returns lines by seq.
+std::map<uint64_t, std::string> LinesBySeq(const std::string& content) {
+  std::map<uint64_t, std::string> by_seq;
+  for (absl::string_view line : absl::StrSplit(content, '\n', absl::SkipEmpty())) {
+    auto json = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_FALSE(json.is_discarded()) << line;
+    if (json.is_discarded()) continue;
+    uint64_t seq = json["seq"].get<uint64_t>();
+    EXPECT_TRUE(by_seq.emplace(seq, std::string(line)).second) << "seq " << seq << " twice";
+  }
+  return by_seq;
+}
+
+class BatchLookupE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/gather_lookup_e2e_XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override {
+    gatherd_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void StartUpstream() {
+    fixture_.Install(upstream_);
+    upstream_.Start();
+  }
+  void StartServer(std::vector<std::string> flags = {}) {
+    flags.push_back("--egress_allow=127.0.0.0/8");
+    auto gatherd = StartGatherd(kBin, std::move(flags));
+    ASSERT_TRUE(gatherd.ok()) << gatherd.status();
+    gatherd_.emplace(*std::move(gatherd));
+  }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string Template() const { return upstream_.base_url() + "/api/v2/entities/{key}"; }
+  // Writes ids [0, n) one per line, plus `extra` lines.
+  std::string WriteKeys(int n, const std::vector<std::string>& extra = {}) {
+    std::string path = Path("keys.txt");
+    std::ofstream out(path);
+    for (int i = 0; i < n; ++i) out << i << "\n";
+    for (const std::string& line : extra) out << line << "\n";
+    return path;
+  }
+  std::vector<std::string> LookupArgs(const std::string& keys, const std::string& out,
+                                      std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {kBin + "/gather", "--server", gatherd_->address, "lookup",
+                                     "--template", Template(), "--keys", keys, "--out", out,
+                                     "--require", "/location", "--concurrency", "64"};
+    for (const auto& [name, pointer] : EntityFixture::Fields()) {
+      args.push_back("--field");
+      args.push_back(absl::StrCat(name, "=", pointer));
+    }
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+  // Checks that `content` (JSONL) has exactly one correct row for each of `n` id lines.
+  void ExpectEveryIdOnce(const std::string& content, int n) {
+    std::map<uint64_t, std::string> by_seq = LinesBySeq(content);
+    ASSERT_EQ(by_seq.size(), static_cast<size_t>(n));
+    for (const auto& [seq, line] : by_seq) {
+      ASSERT_LT(seq, static_cast<uint64_t>(n));
+      auto json = nlohmann::json::parse(line);
+      ASSERT_EQ(json["key"], absl::StrCat(seq));
+      ASSERT_EQ(json["status"], ExpectedStatus(seq)) << line;
+      if (json["status"] == "OK") {
+        ASSERT_NE(line.find(ExpectedFieldsJson(seq)), std::string::npos) << line;
+        ASSERT_EQ(json["http_status"], 200);
+      }
+    }
+  }
+
+  EntityFixture fixture_;
+  TestUpstream upstream_;  // destroyed after gatherd_
+  std::optional<Gatherd> gatherd_;
+  std::string dir_;
+};
+
+TEST_F(BatchLookupE2eTest, EveryKeyExactlyOnceWithStatusesAndExactFields) {
+  StartUpstream();
+  StartServer();
+  const int n = Scaled(100'000);
+  // Duplicate keys are their own lines and get their own rows.
+  std::string keys = WriteKeys(n, {"5", "5", "13"});
+  std::string out = Path("out.jsonl");
+  RunResult run = ::gather::testing::Run(LookupArgs(keys, out));
+  EXPECT_EQ(run.exit_code, 1) << run.err;  // 404s and bad bodies are failures
+  std::map<uint64_t, std::string> by_seq = LinesBySeq(ReadFile(out));
+  ASSERT_EQ(by_seq.size(), static_cast<size_t>(n + 3));
+  for (const auto& [seq, line] : by_seq) {
+    auto json = nlohmann::json::parse(line);
+    uint64_t id = seq < static_cast<uint64_t>(n) ? seq : (seq == static_cast<uint64_t>(n) + 2 ? 13 : 5);
+    ASSERT_EQ(json["key"], absl::StrCat(id));
+    ASSERT_EQ(json["status"], ExpectedStatus(id)) << line;
+    if (json["status"] == "OK") {
+      ASSERT_NE(line.find(ExpectedFieldsJson(id)), std::string::npos) << line;
+    } else {
+      ASSERT_FALSE(json["error"].get<std::string>().empty()) << line;
+    }
+  }
+  EXPECT_NE(run.err.find(absl::StrCat(n + 3, " rows")), std::string::npos) << run.err;
+}
+
+TEST_F(BatchLookupE2eTest, CsvFromAKeyColumnWithAnErrorsFile) {
+  StartUpstream();
+  StartServer();
+  const int n = 3000;
+  std::string keys = Path("input.csv");
+  {
+    std::ofstream in(keys);
+    in << "name,id\n";
+    for (int i = 0; i < n; ++i) in << "\"Name, " << i << "\"," << i << "\n";
+  }
+  std::string out = Path("entities.csv");
+  RunResult run = ::gather::testing::Run(LookupArgs(keys, out, {"--key-column", "id"}));
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  std::string csv = ReadFile(out);
+  std::string errors = ReadFile(Path("entities.errors.csv"));
+  EXPECT_EQ(csv.substr(0, csv.find('\n')), "seq,key,label,geo,street,city,postal,country,lat,lon,big");
+  EXPECT_EQ(errors.substr(0, errors.find('\n')), "seq,key,status,http_status,attempts,error");
+  std::set<uint64_t> seen;
+  int ok_rows = 0;
+  for (absl::string_view line : absl::StrSplit(csv, '\n', absl::SkipEmpty())) {
+    if (line.substr(0, 4) == "seq,") continue;
+    uint64_t seq = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(line.substr(0, line.find(',')), &seq)) << line;
+    ASSERT_TRUE(seen.insert(seq).second);
+    ASSERT_STREQ(ExpectedStatus(seq), "OK");
+    ++ok_rows;
+  }
+  for (absl::string_view line : absl::StrSplit(errors, '\n', absl::SkipEmpty())) {
+    if (line.substr(0, 4) == "seq,") continue;
+    std::vector<std::string> cells = absl::StrSplit(line, ',');
+    uint64_t seq = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(cells[0], &seq)) << line;
+    ASSERT_TRUE(seen.insert(seq).second);
+    ASSERT_EQ(cells[2], ExpectedStatus(seq)) << line;
+  }
+  EXPECT_EQ(seen.size(), static_cast<size_t>(n));
+  EXPECT_GT(ok_rows, n * 9 / 10);
+  // One OK row in full: strings decoded, objects as JSON, big integers exact.
+  std::vector<std::string> v = EntityFixture::ExpectedValues(1);
+  EXPECT_NE(csv.find("\n1,1,Entity 1,\"{\"\"type\"\":\"\"Point\"\",\"\"coordinates\"\":[1,1]}\","
+                     "\"1 Main St, Suite 1\",Paris,10001,Somewhere,1.5,-1.25," + v[8] + "\n"),
+            std::string::npos)
+      << csv.substr(0, 400);
+}
+
+TEST_F(BatchLookupE2eTest, BadInputIsRefusedWithExitTwoAndNoOutput) {
+  StartUpstream();
+  StartServer();
+  std::string keys = WriteKeys(10);
+  std::string out = Path("never.jsonl");
+  auto run_with = [&](std::vector<std::string> args) {
+    RunResult run = ::gather::testing::Run(args);
+    EXPECT_EQ(run.exit_code, 2) << run.err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << run.err;
+    return run.err;
+  };
+  std::vector<std::string> base = {kBin + "/gather", "--server", gatherd_->address, "lookup",
+                                   "--keys", keys, "--out", out};
+  auto with = [&](std::vector<std::string> more) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  EXPECT_NE(run_with(with({"--template", upstream_.base_url() + "/api/v2/entities"})).find("{key}"),
+            std::string::npos);
+  EXPECT_NE(run_with(with({"--template", "http://{key}.example/x"})).find("--template"),
+            std::string::npos);
+  EXPECT_NE(run_with(with({"--template", Template(), "--field", "city=location/city"}))
+                .find("--field city"),
+            std::string::npos);
+  std::string csv_keys = Path("keys.csv");
+  std::ofstream(csv_keys) << "name,entity\nx,1\n";
+  std::vector<std::string> no_column = with({"--template", Template(), "--key-column", "id"});
+  no_column[5] = csv_keys;
+  EXPECT_NE(run_with(no_column).find("no column \"id\""), std::string::npos);
+  // Refused by the server (over its --max_rpc_concurrency): INVALID_ARGUMENT, still no output.
+  EXPECT_NE(run_with(with({"--template", Template(), "--concurrency", "5000"}))
+                .find("spec.policy.concurrency"),
+            std::string::npos);
+}
+
+TEST_F(BatchLookupE2eTest, EmptyAndHugeKeysFailOnlyTheirOwnLines) {
+  StartUpstream();
+  StartServer();
+  std::string keys = Path("keys.txt");
+  std::ofstream(keys) << "1\n\n" << std::string(100 * 1024, '7') << "\n2\n";
+  std::string out = Path("out.jsonl");
+  RunResult run = ::gather::testing::Run(LookupArgs(keys, out));
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  std::map<uint64_t, std::string> by_seq = LinesBySeq(ReadFile(out));
+  ASSERT_EQ(by_seq.size(), 4u);
+  EXPECT_EQ(nlohmann::json::parse(by_seq[0])["status"], "OK");
+  EXPECT_EQ(nlohmann::json::parse(by_seq[1])["status"], "INVALID_KEY");
+  EXPECT_EQ(nlohmann::json::parse(by_seq[1])["error"], "empty key");
+  EXPECT_EQ(nlohmann::json::parse(by_seq[2])["status"], "INVALID_KEY");
+  EXPECT_EQ(nlohmann::json::parse(by_seq[3])["status"], "OK");
+}
+
+TEST_F(BatchLookupE2eTest, KillNineOfTheCliThenResumeGivesExactlyOnce) {
+  const int n = Scaled(20'000);
+  std::atomic<pid_t> cli{-1};
+  fixture_.set_hook([&](int request) {
+    if (request == n / 3 && cli.load() > 0) kill(cli.load(), SIGKILL);
+  });
+  StartUpstream();
+  StartServer();
+  std::string keys = WriteKeys(n);
+  std::string out = Path("out.jsonl");
+  {
+    auto child = ChildProcess::Start(LookupArgs(keys, out, {"--quiet"}));
+    ASSERT_TRUE(child.ok()) << child.status();
+    cli = child->pid();
+    // The hook kills it a third of the way: its stdout then reaches EOF. Terminate only reaps
+    // it (a second SIGKILL is harmless).
+    EXPECT_EQ(child->ReadLine(), "");
+    EXPECT_EQ(child->Terminate(SIGKILL), 128 + SIGKILL);
+  }
+  std::string partial = ReadFile(out);
+  size_t first_run_rows = LinesBySeq(partial.substr(0, partial.rfind('\n') + 1)).size();
+  EXPECT_LT(first_run_rows, static_cast<size_t>(n));
+  // Whatever the kill left, also simulate a write cut in the middle of a line.
+  std::ofstream(out, std::ios::app) << "{\"seq\":12345,\"key\":\"123";
+
+  RunResult resumed = ::gather::testing::Run(LookupArgs(keys, out, {"--resume"}));
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+  EXPECT_NE(resumed.err.find("torn"), std::string::npos) << resumed.err;
+  ExpectEveryIdOnce(ReadFile(out), n);
+}
+
+TEST_F(BatchLookupE2eTest, KillNineOfTheServerThenResumeOnANewOneGivesExactlyOnce) {
+  const int n = Scaled(20'000);
+  std::atomic<pid_t> server{-1};
+  fixture_.set_hook([&](int request) {
+    if (request == n / 2 && server.load() > 0) kill(server.load(), SIGKILL);
+  });
+  StartUpstream();
+  StartServer();
+  server = gatherd_->process.pid();
+  std::string keys = WriteKeys(n);
+  std::string out = Path("out.jsonl");
+  RunResult broken = ::gather::testing::Run(LookupArgs(keys, out));
+  EXPECT_EQ(broken.exit_code, 3) << broken.err;
+  EXPECT_NE(broken.err.find("--resume"), std::string::npos) << broken.err;
+
+  server = -1;
+  StartServer();
+  RunResult resumed = ::gather::testing::Run(LookupArgs(keys, out, {"--resume"}));
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+  ExpectEveryIdOnce(ReadFile(out), n);
+}
+
+// Resident memory of a process in KiB (VmRSS).
+long RssKib(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+TEST_F(BatchLookupE2eTest, AStalledReaderStopsTheServerReadingKeys) {
+  StartUpstream();
+  StartServer();
+  const int n = Scaled(200'000);
+  auto channel = grpc::CreateChannel(gatherd_->address, grpc::InsecureChannelCredentials());
+  auto stub = v1::Gather::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->BatchLookup(&context);
+  std::atomic<int> keys_written{0};
+  std::thread sender([&] {
+    v1::BatchLookupRequest message;
+    message.mutable_spec()->set_url_template(Template());
+    v1::Field* field = message.mutable_spec()->add_fields();
+    field->set_name("label");
+    field->set_pointer("/label");
+    message.mutable_spec()->mutable_policy()->set_concurrency(64);
+    if (!stream->Write(message)) return;
+    for (int base = 0; base < n; base += 1000) {
+      message.Clear();
+      for (int i = base; i < std::min(n, base + 1000); ++i) {
+        v1::Key* key = message.mutable_keys()->add_keys();
+        key->set_seq(static_cast<uint64_t>(i));
+        // 100-byte keys (zero-padded ids) so the keys outgrow every gRPC buffer and window.
+        std::string id = absl::StrCat(i);
+        key->set_key(std::string(100 - id.size(), '0') + id);
+      }
+      if (!stream->Write(message)) return;
+      keys_written = std::min(n, base + 1000);
+    }
+    stream->WritesDone();
+  });
+
+  // Read nothing until the server has stopped fetching: the upstream's count stops moving.
+  int last = -1;
+  for (int stable = 0; stable < 10;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int now = upstream_.requests();
+    stable = now == last ? stable + 1 : 0;
+    last = now;
+  }
+  long rss_stalled = RssKib(gatherd_->process.pid());
+  EXPECT_LT(last, n / 2) << "the server kept fetching for a reader that reads nothing";
+  EXPECT_GT(last, 0);
+  EXPECT_LT(keys_written.load(), n) << "flow control never pushed back on the sender";
+  EXPECT_LT(rss_stalled, 150 * 1024) << "server RSS while stalled, KiB";
+
+  // Now drain: every key comes back exactly once.
+  std::vector<bool> seen(static_cast<size_t>(n), false);
+  int rows = 0;
+  bool summary = false;
+  v1::BatchLookupResponse response;
+  while (stream->Read(&response)) {
+    if (response.has_summary()) {
+      summary = true;
+      EXPECT_EQ(response.summary().keys(), static_cast<uint64_t>(n));
+      continue;
+    }
+    for (const v1::LookupResult& row : response.results().results()) {
+      ASSERT_LT(row.seq(), static_cast<uint64_t>(n));
+      ASSERT_FALSE(seen[row.seq()]) << row.seq();
+      seen[row.seq()] = true;
+      ++rows;
+    }
+  }
+  sender.join();
+  grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(summary);
+  EXPECT_EQ(rows, n);
+  std::cerr << "stalled after " << last << " upstream requests of " << n << ", server RSS "
+            << rss_stalled / 1024 << " MiB\n";
+}
+
+}  // namespace
+}  // namespace gather::testing
