@@ -350,9 +350,14 @@ int RunLookup(const LookupOptions& options) {
   const absl::Time end = absl::Now();
   progress.Finish(rows, failed, end);
 
-  if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT && rows == 0) {
-    // Nothing was fetched: leave no output behind.
-    return ReportRpcError(status, options.server);
+  if (!status.ok() && rows == 0) {
+    // Nothing was fetched (refused request, server unreachable): leave no output behind.
+    int code = ReportRpcError(status, options.server);
+    if (code != kExitUsage && outputs->out != "-") {
+      std::cerr << "gather lookup: no rows were written; rerun the same command"
+                << (options.resume ? "" : " (add --resume if earlier runs wrote rows)") << "\n";
+    }
+    return code;
   }
   flush_outputs(end, true);
   if (!write_error.ok()) {
