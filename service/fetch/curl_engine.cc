@@ -5,13 +5,19 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <optional>
+#include <random>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "service/extract/url_template.h"
+#include "service/policy/token_bucket.h"
 
 namespace gather::fetch {
 namespace {
@@ -69,20 +75,28 @@ class CurlEngine::Loop {
 
  private:
   struct Group;
+  struct HostState;
   struct Transfer {
     Loop* loop = nullptr;
     Group* group = nullptr;
     uint64_t tag = 0;
     FetchRequest request;
     CURL* easy = nullptr;
-    int* host_count = nullptr;
+    HostState* host = nullptr;
     std::string body;
-    absl::Time submitted;
+    absl::Time waiting_since;  // when it last started to wait (submit, or a retry scheduled)
+    absl::Duration waited = absl::ZeroDuration();  // queue time of earlier attempts
     absl::Time started;
+    uint32_t attempts = 0;
     bool deadline_bound = false;  // the group deadline, not the job timeout, set the curl timeout
     bool too_large = false;
     bool blocked = false;
     std::string blocked_reason;
+    std::string retry_after;  // the last response's Retry-After header, if any
+    // A retry waiting for its time: its place in delayed_, and what the failed attempt was.
+    std::multimap<absl::Time, Transfer*>::iterator delayed_at;
+    bool delayed = false;
+    std::optional<FetchResult> previous;
     char error_buffer[CURL_ERROR_SIZE] = {};
   };
   struct Group {
@@ -91,9 +105,34 @@ class CurlEngine::Loop {
     GroupOptions options;
     std::deque<std::unique_ptr<Transfer>> queue;
     absl::flat_hash_set<Transfer*> inflight;
+    absl::flat_hash_set<Transfer*> delayed;
+    absl::flat_hash_set<HostState*> hosts;  // hosts this group has submitted to
+  };
+  // Per host, shared by every group: transfers in flight, the rate bucket, the retry budget.
+  struct HostState {
+    HostState(std::string name, absl::Time now, const EngineOptions& options)
+        : name(std::move(name)),
+          budget(options.retry_budget_ratio, options.retry_budget_min_per_second,
+                 std::max(10.0, options.retry_budget_min_per_second * 10), now) {}
+    std::string name;
+    int inflight = 0;
+    int groups = 0;  // open groups that submitted here
+    std::optional<policy::HostRate> server_rate;
+    absl::flat_hash_map<GroupId, std::pair<double, double>> group_rates;  // rate, burst
+    std::optional<policy::TokenBucket> bucket;
+    policy::RetryBudget budget;
   };
 
   void ProcessInbox();
+  HostState& HostFor(const std::string& name, absl::Time now);
+  void UpdateBucket(HostState& host, absl::Time now);
+  void ReleaseHost(HostState& host);
+  void PromoteDueRetries(absl::Time now);
+  bool ScheduleRetry(Transfer* transfer, FetchResult& result, absl::Time now);
+  // The result of a job ended while it waited after failed attempts: the last attempt's result,
+  // with `why` as the note.
+  FetchResult EndedWaiting(Transfer* transfer, FetchOutcome outcome, absl::string_view why,
+                           absl::Time now);
   bool Admit(absl::Time now);
   void Start(std::unique_ptr<Transfer> transfer, absl::Time now);
   void DrainCompletions();
@@ -120,7 +159,10 @@ class CurlEngine::Loop {
   absl::flat_hash_map<GroupId, std::unique_ptr<Group>> groups_;
   std::vector<Group*> ready_;       // groups with queued jobs, round-robin order
   size_t ready_cursor_ = 0;
-  absl::node_hash_map<std::string, int> host_inflight_;
+  absl::node_hash_map<std::string, HostState> hosts_;
+  std::multimap<absl::Time, Transfer*> delayed_;  // retries by the time they may start
+  absl::Time next_token_ = absl::InfiniteFuture();  // earliest rate token a queued job waits for
+  std::mt19937_64 random_{std::random_device{}()};
   std::vector<CURL*> free_easy_;
   int64_t inflight_ = 0;
   int64_t queued_ = 0;
@@ -137,6 +179,7 @@ void CurlEngine::Loop::Run() {
     ProcessInbox();
     if (stopping_) break;
     absl::Time now = absl::Now();
+    PromoteDueRetries(now);
     ExpireQueued(now);
     Admit(now);
     int running = 0;
@@ -176,9 +219,19 @@ void CurlEngine::Loop::ProcessInbox() {
         transfer->group = &group;
         transfer->tag = command.tag;
         transfer->request = std::move(command.request);
-        transfer->submitted = command.submitted;
+        transfer->waiting_since = command.submitted;
         if (transfer->request.host.empty()) {
           transfer->request.host = extract::HostOf(transfer->request.url);
+        }
+        absl::Time now = command.submitted;
+        HostState& host = HostFor(transfer->request.host, now);
+        transfer->host = &host;
+        if (group.hosts.insert(&host).second) {
+          ++host.groups;
+          if (group.options.rate > 0) {
+            host.group_rates[group.id] = {group.options.rate, group.options.burst};
+            UpdateBucket(host, now);
+          }
         }
         if (group.queue.empty()) ready_.push_back(&group);
         group.queue.push_back(std::move(transfer));
@@ -200,6 +253,11 @@ void CurlEngine::Loop::ProcessInbox() {
         // orphaned.
         CancelGroupJobs(*it->second, FetchOutcome::kCancelled, "the group was closed");
         std::erase(ready_, it->second.get());
+        for (HostState* host : it->second->hosts) {
+          if (host->group_rates.erase(it->first) > 0) UpdateBucket(*host, absl::Now());
+          --host->groups;
+          ReleaseHost(*host);
+        }
         groups_.erase(it);
         break;
       }
@@ -213,36 +271,163 @@ void CurlEngine::Loop::ProcessInbox() {
 }
 
 void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl::string_view why) {
-  // Queued jobs first (they never started), then in-flight transfers.
+  // Queued and delayed jobs first (not in flight), then in-flight transfers.
+  absl::Time now = absl::Now();
+  std::vector<Transfer*> waiting;
   while (!group.queue.empty()) {
-    std::unique_ptr<Transfer> transfer = std::move(group.queue.front());
+    waiting.push_back(group.queue.front().release());
     group.queue.pop_front();
     --queued_;
-    stats_->queued.store(queued_, std::memory_order_relaxed);  // before the sink sees the result
-    FetchResult result;
-    result.outcome = outcome;
-    result.error = absl::StrCat(outcome == FetchOutcome::kTimeout ? "timed out" : "cancelled",
-                                " while queued: ", why);
-    result.queue_wait = absl::Now() - transfer->submitted;
-    Complete(transfer.release(), result);
   }
+  for (Transfer* transfer : group.delayed) {
+    delayed_.erase(transfer->delayed_at);
+    transfer->delayed = false;
+    waiting.push_back(transfer);
+  }
+  group.delayed.clear();
+  stats_->queued.store(queued_, std::memory_order_relaxed);  // before the sink sees the result
   std::erase(ready_, &group);
+  for (Transfer* transfer : waiting) {
+    std::string reason = absl::StrCat(
+        outcome == FetchOutcome::kTimeout ? "timed out" : "cancelled", " while queued: ", why);
+    FetchResult result = EndedWaiting(transfer, outcome, reason, now);
+    Complete(transfer, result);
+  }
   std::vector<Transfer*> inflight(group.inflight.begin(), group.inflight.end());
   for (Transfer* transfer : inflight) {
     curl_multi_remove_handle(multi_, transfer->easy);
     FetchResult result;
     result.outcome = outcome;
     result.error = std::string(why);
-    absl::Time now = absl::Now();
-    result.queue_wait = transfer->started - transfer->submitted;
+    result.queue_wait = transfer->waited;
     result.latency = now - transfer->started;
-    result.attempts = 1;
+    result.attempts = transfer->attempts;
     long code = 0;
     curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &code);
     result.http_status = static_cast<int>(code);
     Complete(transfer, result);
   }
   stats_->queued.store(queued_, std::memory_order_relaxed);
+}
+
+FetchResult CurlEngine::Loop::EndedWaiting(Transfer* transfer, FetchOutcome outcome,
+                                           absl::string_view why, absl::Time now) {
+  FetchResult result;
+  if (transfer->previous && outcome == FetchOutcome::kTimeout) {
+    // The deadline came before the next retry: the job ends with what its last attempt got.
+    result = std::move(*transfer->previous);
+    result.note = "the deadline came before the next retry";
+  } else {
+    result.outcome = outcome;
+    result.error = std::string(why);
+  }
+  result.queue_wait = transfer->waited + (now - transfer->waiting_since);
+  result.attempts = transfer->attempts;
+  return result;
+}
+
+CurlEngine::Loop::HostState& CurlEngine::Loop::HostFor(const std::string& name, absl::Time now) {
+  auto it = hosts_.find(name);
+  if (it != hosts_.end()) return it->second;
+  HostState& host = hosts_.try_emplace(name, name, now, options_).first->second;
+  host.server_rate = policy::MatchHostRate(options_.host_rates, name);
+  UpdateBucket(host, now);
+  return host;
+}
+
+void CurlEngine::Loop::UpdateBucket(HostState& host, absl::Time now) {
+  double rate = 0, burst = 0;
+  if (host.server_rate) {
+    rate = host.server_rate->rate;
+    burst = host.server_rate->burst;
+  }
+  for (const auto& [group, wanted] : host.group_rates) {
+    if (rate == 0 || wanted.first < rate) {
+      rate = wanted.first;
+      burst = wanted.second;
+    }
+  }
+  if (rate <= 0) {
+    host.bucket.reset();
+    return;
+  }
+  if (burst <= 0) burst = policy::TokenBucket::DefaultBurst(rate);
+  if (host.bucket) {
+    host.bucket->Reset(rate, burst, now);
+  } else {
+    host.bucket.emplace(rate, burst, now);
+  }
+}
+
+void CurlEngine::Loop::ReleaseHost(HostState& host) {
+  // A host's state lives while a group uses it or a transfer runs there; a new group starts with
+  // a fresh bucket (holding only its small burst) and a fresh budget.
+  if (host.groups == 0 && host.inflight == 0) hosts_.erase(host.name);
+}
+
+void CurlEngine::Loop::PromoteDueRetries(absl::Time now) {
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    Transfer* transfer = delayed_.begin()->second;
+    delayed_.erase(delayed_.begin());
+    transfer->delayed = false;
+    Group* group = transfer->group;
+    group->delayed.erase(transfer);
+    if (group->queue.empty()) ready_.push_back(group);
+    group->queue.push_front(std::unique_ptr<Transfer>(transfer));  // retries go first
+    ++queued_;
+  }
+}
+
+bool CurlEngine::Loop::ScheduleRetry(Transfer* transfer, FetchResult& result, absl::Time now) {
+  bool retryable = result.outcome == FetchOutcome::kConnectError ||
+                   (result.outcome == FetchOutcome::kResponse &&
+                    policy::IsRetryableHttpStatus(result.http_status));
+  if (!retryable || transfer->attempts >= static_cast<uint32_t>(transfer->request.max_attempts)) {
+    return false;
+  }
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  absl::Duration wait = policy::Backoff(static_cast<int>(transfer->attempts), options_.backoff,
+                                        uniform(random_));
+  if (!transfer->retry_after.empty()) {
+    if (auto after = policy::ParseRetryAfter(transfer->retry_after, now); after) {
+      if (*after > options_.max_retry_after) {
+        result.note = absl::StrCat("not retried: Retry-After ", absl::FormatDuration(*after),
+                                   " is longer than the server's --max_retry_after");
+        return false;
+      }
+      wait = std::max(wait, *after);
+    }
+  }
+  if (now + wait >= transfer->group->options.deadline) {
+    result.note = absl::StrCat("not retried: the next attempt (in ", absl::FormatDuration(wait),
+                               ") would start after the deadline");
+    return false;
+  }
+  if (!transfer->host->budget.TryRetry(now)) {
+    result.note = "not retried: the retry budget for this host is spent";
+    stats_->retries_denied.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  // Back to waiting: free the transfer's slot and handle, remember this attempt's result.
+  Group* group = transfer->group;
+  group->inflight.erase(transfer);
+  --inflight_;
+  stats_->inflight.store(inflight_, std::memory_order_relaxed);
+  --transfer->host->inflight;
+  ReleaseEasy(transfer->easy);
+  transfer->easy = nullptr;
+  result.queue_wait = transfer->waited;
+  transfer->previous = std::move(result);
+  transfer->body = std::string();
+  transfer->retry_after.clear();
+  transfer->too_large = transfer->blocked = transfer->deadline_bound = false;
+  transfer->error_buffer[0] = '\0';
+  transfer->waiting_since = now;
+  transfer->delayed_at = delayed_.emplace(now + wait, transfer);
+  transfer->delayed = true;
+  group->delayed.insert(transfer);
+  stats_->retries.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 void CurlEngine::Loop::ExpireQueued(absl::Time now) {
@@ -256,10 +441,9 @@ void CurlEngine::Loop::ExpireQueued(absl::Time now) {
         group->queue.pop_front();
         --queued_;
         stats_->queued.store(queued_, std::memory_order_relaxed);
-        FetchResult result;
-        result.outcome = FetchOutcome::kTimeout;
-        result.error = "the RPC deadline was reached while the job was queued";
-        result.queue_wait = now - transfer->submitted;
+        FetchResult result = EndedWaiting(
+            transfer.get(), FetchOutcome::kTimeout,
+            "the RPC deadline was reached while the job was queued", now);
         Complete(transfer.release(), result);
       }
       ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -271,6 +455,11 @@ void CurlEngine::Loop::ExpireQueued(absl::Time now) {
 
 int CurlEngine::Loop::NextPollMs(absl::Time now) const {
   int64_t ms = kMaxPollMs;
+  auto until_ms = [&](absl::Time when) {
+    return std::max<int64_t>(absl::ToInt64Milliseconds(when - now) + 1, 0);
+  };
+  if (!delayed_.empty()) ms = std::min(ms, until_ms(delayed_.begin()->first));
+  if (next_token_ != absl::InfiniteFuture()) ms = std::min(ms, until_ms(next_token_));
   for (const Group* group : ready_) {
     if (group->options.deadline == absl::InfiniteFuture()) continue;
     int64_t until = absl::ToInt64Milliseconds(group->options.deadline - now) + 1;
@@ -281,9 +470,10 @@ int CurlEngine::Loop::NextPollMs(absl::Time now) const {
 
 bool CurlEngine::Loop::Admit(absl::Time now) {
   bool admitted_any = false;
+  next_token_ = absl::InfiniteFuture();
   // Round-robin over groups with queued jobs: one job per group per pass, so one big RPC cannot
-  // starve a small one. A group is skipped while it is at its own cap or its head job's host is
-  // at the per-host cap.
+  // starve a small one. A group is skipped while it is at its own cap, or its head job's host is
+  // at the per-host cap or out of rate tokens.
   bool progress = true;
   while (progress && inflight_ < options_.max_inflight && !ready_.empty()) {
     progress = false;
@@ -294,16 +484,20 @@ bool CurlEngine::Loop::Admit(absl::Time now) {
         ++ready_cursor_;
         continue;
       }
-      const std::string& host = group->queue.front()->request.host;
-      auto [it, inserted] = host_inflight_.try_emplace(host, 0);
-      if (it->second >= options_.max_per_host) {
+      HostState& host = *group->queue.front()->host;
+      if (host.inflight >= options_.max_per_host) {
+        ++ready_cursor_;
+        continue;
+      }
+      if (host.bucket && !host.bucket->TryTake(now)) {
+        next_token_ = std::min(next_token_, host.bucket->NextAvailable(now));
+        stats_->rate_waits.fetch_add(1, std::memory_order_relaxed);
         ++ready_cursor_;
         continue;
       }
       std::unique_ptr<Transfer> transfer = std::move(group->queue.front());
       group->queue.pop_front();
       --queued_;
-      transfer->host_count = &it->second;
       if (group->queue.empty()) {
         ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(ready_cursor_));
       } else {
@@ -321,14 +515,14 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
   Transfer* transfer = owned.release();  // owned by the multi handle until FinishTransfer
   Group* group = transfer->group;
   transfer->started = now;
+  transfer->waited += now - transfer->waiting_since;
   absl::Duration timeout = transfer->request.timeout;
   absl::Duration left = group->options.deadline - now;
   if (left <= absl::ZeroDuration()) {
-    FetchResult result;
-    result.outcome = FetchOutcome::kTimeout;
-    result.error = "the RPC deadline was reached before the transfer started";
-    result.queue_wait = now - transfer->submitted;
-    transfer->host_count = nullptr;
+    transfer->waiting_since = now;
+    FetchResult result = EndedWaiting(transfer, FetchOutcome::kTimeout,
+                                      "the RPC deadline was reached before the transfer started",
+                                      now);
     Complete(transfer, result);
     return;
   }
@@ -380,14 +574,16 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
     FetchResult result;
     result.outcome = FetchOutcome::kError;
     result.error = absl::StrCat("cannot start transfer: ", curl_multi_strerror(rc));
-    result.queue_wait = now - transfer->submitted;
-    transfer->host_count = nullptr;
+    result.queue_wait = transfer->waited;
+    result.attempts = transfer->attempts;
     ReleaseEasy(easy);
     transfer->easy = nullptr;
     Complete(transfer, result);
     return;
   }
-  ++*transfer->host_count;
+  if (transfer->attempts == 0) transfer->host->budget.OnRequest(now);
+  ++transfer->attempts;
+  ++transfer->host->inflight;
   group->inflight.insert(transfer);
   ++inflight_;
   stats_->inflight.store(inflight_, std::memory_order_relaxed);
@@ -413,9 +609,9 @@ void CurlEngine::Loop::DrainCompletions() {
 void CurlEngine::Loop::FinishTransfer(Transfer* transfer, CURLcode code) {
   FetchResult result;
   absl::Time now = absl::Now();
-  result.queue_wait = transfer->started - transfer->submitted;
+  result.queue_wait = transfer->waited;
   result.latency = now - transfer->started;
-  result.attempts = 1;
+  result.attempts = transfer->attempts;
   long http = 0;
   curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &http);
   result.http_status = static_cast<int>(http);
@@ -489,6 +685,7 @@ void CurlEngine::Loop::FinishTransfer(Transfer* transfer, CURLcode code) {
         break;
     }
   }
+  if (ScheduleRetry(transfer, result, now)) return;
   Complete(transfer, result);
 }
 
@@ -500,13 +697,12 @@ void CurlEngine::Loop::Complete(Transfer* transfer, FetchResult& result) {
       --inflight_;
       stats_->inflight.store(inflight_, std::memory_order_relaxed);
     }
-    if (transfer->host_count != nullptr && --*transfer->host_count == 0) {
-      host_inflight_.erase(transfer->request.host);
-    }
+    --transfer->host->inflight;
     ReleaseEasy(transfer->easy);
     transfer->easy = nullptr;
   }
   stats_->completed.fetch_add(1, std::memory_order_relaxed);
+  if (result.attempts == 0) result.attempts = transfer->attempts;
   group->sink->OnFetchDone(transfer->tag, result);
 }
 
@@ -543,9 +739,15 @@ size_t CurlEngine::Loop::OnWrite(char* data, size_t size, size_t count, void* us
   return length;
 }
 
-size_t CurlEngine::Loop::OnHeader(char* /*data*/, size_t size, size_t count, void* user) {
+size_t CurlEngine::Loop::OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   size_t length = size * count;
+  absl::string_view line(data, length);
+  if (absl::StartsWith(line, "HTTP/")) {
+    transfer->retry_after.clear();  // a new response (after a redirect or a 100 Continue)
+  } else if (line.size() > 12 && absl::EqualsIgnoreCase(line.substr(0, 12), "retry-after:")) {
+    transfer->retry_after = std::string(absl::StripAsciiWhitespace(line.substr(12)));
+  }
   long total = 0;
   curl_easy_getinfo(transfer->easy, CURLINFO_HEADER_SIZE, &total);
   if (total + static_cast<long>(length) > kMaxHeaderBytes) {

@@ -19,8 +19,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "service/fetch/fetch_engine.h"
 #include "service/policy/egress_policy.h"
+#include "service/policy/host_rates.h"
+#include "service/policy/retry.h"
 
 namespace gather::fetch {
 
@@ -30,6 +33,11 @@ struct EngineOptions {
   int follow_redirects = 0;    // 0: redirects are not followed (the 3xx is the answer)
   std::string ca_file;         // extra CA bundle for TLS upstreams; empty: system default
   policy::EgressPolicy egress; // checked on every resolved address at connect time
+  std::vector<policy::HostRate> host_rates;  // server-wide rate limits by host pattern
+  policy::BackoffPolicy backoff;
+  double retry_budget_ratio = 0.2;           // retries per first attempt, per host
+  double retry_budget_min_per_second = 10;   // plus this many per second, per host
+  absl::Duration max_retry_after = absl::Seconds(60);  // a longer Retry-After is not waited for
 };
 
 // Counters readable from any thread (relaxed; for tests, metrics and logs).
@@ -39,6 +47,9 @@ struct EngineStats {
   std::atomic<int64_t> started{0};
   std::atomic<int64_t> completed{0};
   std::atomic<int64_t> max_inflight_seen{0};
+  std::atomic<int64_t> retries{0};         // retries scheduled
+  std::atomic<int64_t> retries_denied{0};  // retries the budget refused
+  std::atomic<int64_t> rate_waits{0};      // admissions deferred for a rate token
 };
 
 class CurlEngine final : public FetchEngine {

@@ -42,6 +42,10 @@ struct FetchRequest {
   absl::Duration timeout = absl::Seconds(10);
   uint64_t max_body_bytes = 8u << 20;
   bool head = false;  // HEAD instead of GET
+  // Transfers allowed for this job (1 = no retries). Connection failures and HTTP 429, 502, 503
+  // and 504 are retried with backoff, Retry-After as the minimum wait, within the group's
+  // deadline and the host's retry budget.
+  int max_attempts = 1;
 };
 
 // How a transfer ended, before any content is looked at.
@@ -67,9 +71,13 @@ struct FetchResult {
   // The (decompressed) body. Has spare capacity for parsers that read past the end.
   std::string body;
   std::string error;  // empty for kResponse
-  absl::Duration queue_wait = absl::ZeroDuration();  // submit -> transfer start
-  absl::Duration latency = absl::ZeroDuration();     // transfer start -> end
-  uint32_t attempts = 0;
+  // Why the last failure was not retried ("retry budget exhausted", ...); may be empty.
+  std::string note;
+  // Time spent waiting before transfers: for a slot, a rate token or a retry's backoff, summed
+  // over attempts.
+  absl::Duration queue_wait = absl::ZeroDuration();
+  absl::Duration latency = absl::ZeroDuration();  // start -> end of the last transfer
+  uint32_t attempts = 0;                          // transfers made
 };
 
 // Receives the completion of every job submitted to a group, on the engine's loop thread, exactly
@@ -86,6 +94,11 @@ struct GroupOptions {
   int max_concurrency = 50;
   // Queued jobs still waiting at this time end with kTimeout, and transfers are cut at it.
   absl::Time deadline = absl::InfiniteFuture();
+  // Requests per second this group asks for, per host it fetches from (0: no limit of its own).
+  // A host's bucket is shared by every group: it runs at the lowest rate asked for by the groups
+  // using it and the server's own limit for that host.
+  double rate = 0;
+  double burst = 0;  // 0: 10% of the rate, at least 1
 };
 
 using GroupId = uint64_t;
