@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   rank_cmd->add_option("--timeout", rank.timeout_seconds, "per-job timeout in seconds (server default 10)");
   rank_cmd->add_option("--deadline", rank.deadline_seconds, "deadline of the whole call in seconds (0 = none)");
   rank_cmd->add_option("--max-body", rank.max_body_bytes, "body cap in bytes (server default 8 MiB)");
+  rank_cmd->add_option("--rate", rank.rate, "requests per second to each host (0 = no limit of its own)");
+  rank_cmd->add_option("--burst", rank.burst, "requests allowed at once after a pause (default 10% of --rate)");
+  rank_cmd->add_option("--max-attempts", rank.max_attempts, "transfers per job incl. retries (server default 3; 1 = no retries)");
   rank_cmd->add_option("--header", rank.headers, "request header 'Name: value' (repeatable; never printed)");
   rank_cmd->add_flag("--json", rank.json, "print JSON lines (rank, id, score, url) instead of a table");
   rank_cmd->add_flag("--quiet", rank.quiet, "no summary of statuses and failures on stderr");
@@ -60,6 +63,8 @@ int main(int argc, char** argv) {
   netdata_cmd->add_option("--concurrency", netdata.concurrency, "charts fetched at once (server default 50)");
   netdata_cmd->add_option("--timeout", netdata.timeout_seconds, "per-chart timeout in seconds");
   netdata_cmd->add_option("--deadline", netdata.deadline_seconds, "deadline of the whole call in seconds (0 = none)");
+  netdata_cmd->add_option("--rate", netdata.rate, "requests per second to the agent (0 = no limit)");
+  netdata_cmd->add_option("--max-attempts", netdata.max_attempts, "transfers per chart incl. retries (server default 3)");
   netdata_cmd->add_option("--header", netdata.headers, "request header 'Name: value' (repeatable; never printed)");
   netdata_cmd->add_flag("--json", netdata.json, "print JSON lines instead of a table");
 
@@ -86,6 +91,12 @@ int main(int argc, char** argv) {
   lookup_cmd->add_option("--timeout", lookup.timeout_seconds, "per-key timeout in seconds, queue time excluded (server default 10)");
   lookup_cmd->add_option("--deadline", lookup.deadline_seconds, "deadline of the whole run in seconds (0 = none)");
   lookup_cmd->add_option("--max-body", lookup.max_body_bytes, "body cap in bytes (server default 8 MiB)");
+  lookup_cmd->add_option("--rate", lookup.rate,
+                         "requests per second to the host, shared with other runs against it (0 = no limit of its own)");
+  lookup_cmd->add_option("--burst", lookup.burst, "requests allowed at once after a pause (default 10% of --rate)");
+  lookup_cmd->add_option("--max-attempts", lookup.max_attempts,
+                         "transfers per key incl. retries of refused connections, 429, 502, 503, 504\n"
+                         "(server default 3; 1 = no retries)");
   lookup_cmd->add_option("--format", lookup.format, "jsonl or csv (default: csv if --out ends in .csv, else jsonl)");
   lookup_cmd->add_option("--out", lookup.out, "output file, - for stdout")->capture_default_str();
   lookup_cmd->add_option("--errors", lookup.errors,

@@ -35,6 +35,14 @@ ABSL_FLAG(uint64_t, max_body_bytes, 64u << 20, "upper bound of a request's body 
 ABSL_FLAG(uint64_t, max_jobs, 1000000, "jobs of one FetchAndRank (explicit or discovered)");
 ABSL_FLAG(uint64_t, max_keys_per_message, 10000, "keys in one BatchLookup request message");
 ABSL_FLAG(uint64_t, max_url_length, 8192, "longest URL fetched; longer keys end with INVALID_KEY");
+ABSL_FLAG(std::string, host_rate, "",
+          "server-wide request rates per host: PATTERN=RATE[:BURST],... where PATTERN is a host, "
+          "*.suffix or * (e.g. api.example.com=100:10,*=500); requests' own rates can only be lower");
+ABSL_FLAG(int, default_attempts, 3, "transfers per job (retries included) when a request gives none");
+ABSL_FLAG(int, max_attempts, 10, "upper bound of a request's policy.max_attempts");
+ABSL_FLAG(double, retry_budget_ratio, 0.2, "retries allowed per first attempt, per host");
+ABSL_FLAG(double, retry_budget_min_per_second, 10, "retries allowed per second per host on top of the ratio");
+ABSL_FLAG(double, max_retry_after, 60, "seconds; a longer Retry-After ends the job instead of waiting");
 ABSL_FLAG(std::string, ca_file, "", "extra CA bundle (PEM) for TLS upstreams");
 ABSL_FLAG(double, shutdown_grace, 5, "seconds in-flight RPCs get to finish after SIGTERM");
 
@@ -82,6 +90,12 @@ int main(int argc, char** argv) {
   flags.max_keys_per_message = absl::GetFlag(FLAGS_max_keys_per_message);
   flags.max_url_length = absl::GetFlag(FLAGS_max_url_length);
   flags.ca_file = absl::GetFlag(FLAGS_ca_file);
+  flags.host_rate = absl::GetFlag(FLAGS_host_rate);
+  flags.default_attempts = absl::GetFlag(FLAGS_default_attempts);
+  flags.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  flags.retry_budget_ratio = absl::GetFlag(FLAGS_retry_budget_ratio);
+  flags.retry_budget_min_per_second = absl::GetFlag(FLAGS_retry_budget_min_per_second);
+  flags.max_retry_after_seconds = absl::GetFlag(FLAGS_max_retry_after);
   auto config = gather::config::LoadConfig(flags);
   if (!config.ok()) {
     std::cerr << "gatherd: " << config.status().message() << "\n";
@@ -94,6 +108,10 @@ int main(int argc, char** argv) {
   engine_options.follow_redirects = config->follow_redirects;
   engine_options.ca_file = config->ca_file;
   engine_options.egress = gather::policy::EgressPolicy(config->egress_allow, config->egress_deny);
+  engine_options.host_rates = config->host_rates;
+  engine_options.retry_budget_ratio = config->retry_budget_ratio;
+  engine_options.retry_budget_min_per_second = config->retry_budget_min_per_second;
+  engine_options.max_retry_after = config->max_retry_after;
   auto engine = gather::fetch::CurlEngine::Create(std::move(engine_options));
   if (!engine.ok()) {
     std::cerr << "gatherd: " << engine.status().message() << "\n";

@@ -123,6 +123,13 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
   spec.mutable_policy()->set_concurrency(options.concurrency);
   spec.mutable_policy()->set_timeout_seconds(options.timeout_seconds);
   spec.mutable_policy()->set_max_body_bytes(options.max_body_bytes);
+  if (options.rate < 0) return absl::InvalidArgumentError("--rate must be >= 0");
+  if (options.burst > 0 && options.rate == 0) {
+    return absl::InvalidArgumentError("--burst needs --rate");
+  }
+  spec.mutable_policy()->set_rate(options.rate);
+  spec.mutable_policy()->set_burst(options.burst);
+  spec.mutable_policy()->set_max_attempts(options.max_attempts);
   return spec;
 }
 

@@ -26,6 +26,9 @@ struct LookupOptions {
   double timeout_seconds = 0;
   double deadline_seconds = 0;
   uint64_t max_body_bytes = 0;
+  double rate = 0;            // requests per second to the host (0: none of its own)
+  uint32_t burst = 0;
+  uint32_t max_attempts = 0;  // 0: the server's default (3)
   std::string format;  // "jsonl", "csv", or "" (csv when --out ends in .csv)
   std::string out = "-";
   std::string errors;  // "" : see ResolveOutputs

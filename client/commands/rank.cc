@@ -98,6 +98,10 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& opti
   policy->set_concurrency(options.concurrency);
   policy->set_timeout_seconds(options.timeout_seconds);
   policy->set_max_body_bytes(options.max_body_bytes);
+  if (options.rate < 0) return absl::InvalidArgumentError("--rate must be >= 0");
+  policy->set_rate(options.rate);
+  policy->set_burst(options.burst);
+  policy->set_max_attempts(options.max_attempts);
   return request;
 }
 
@@ -191,6 +195,8 @@ absl::StatusOr<RankOptions> NetdataRankOptions(const NetdataOptions& options) {
   rank.concurrency = options.concurrency;
   rank.timeout_seconds = options.timeout_seconds;
   rank.deadline_seconds = options.deadline_seconds;
+  rank.rate = options.rate;
+  rank.max_attempts = options.max_attempts;
   rank.headers = options.headers;
   rank.json = options.json;
   rank.id_column = "chart";

@@ -32,6 +32,9 @@ struct RankOptions {
   double timeout_seconds = 0;
   double deadline_seconds = 0;  // 0: no deadline
   uint64_t max_body_bytes = 0;
+  double rate = 0;              // requests per second per host (0: none of its own)
+  uint32_t burst = 0;
+  uint32_t max_attempts = 0;    // 0: the server's default
   std::vector<std::string> headers;
   // Output.
   bool json = false;
@@ -58,6 +61,8 @@ struct NetdataOptions {
   uint32_t concurrency = 0;
   double timeout_seconds = 0;
   double deadline_seconds = 0;
+  double rate = 0;
+  uint32_t max_attempts = 0;
   std::vector<std::string> headers;
   bool json = false;
 };

@@ -31,6 +31,31 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
                              {"max_url_length", static_cast<double>(flags.max_url_length)}}) {
     if (absl::Status status = Positive(name, value); !status.ok()) return status;
   }
+  if (flags.max_attempts < 1 || flags.max_attempts > 100) {
+    return absl::InvalidArgumentError("--max_attempts must be between 1 and 100");
+  }
+  if (flags.default_attempts < 1 || flags.default_attempts > flags.max_attempts) {
+    return absl::InvalidArgumentError("--default_attempts must be between 1 and --max_attempts");
+  }
+  if (!(flags.retry_budget_ratio >= 0 && flags.retry_budget_ratio <= 10)) {
+    return absl::InvalidArgumentError("--retry_budget_ratio must be between 0 and 10");
+  }
+  if (!(flags.retry_budget_min_per_second >= 0 && flags.retry_budget_min_per_second <= 1e6)) {
+    return absl::InvalidArgumentError("--retry_budget_min_per_second must be between 0 and 1e6");
+  }
+  if (!(flags.max_retry_after_seconds >= 0 && flags.max_retry_after_seconds <= 86400)) {
+    return absl::InvalidArgumentError("--max_retry_after must be between 0 and 86400 seconds");
+  }
+  auto host_rates = policy::ParseHostRates(flags.host_rate);
+  if (!host_rates.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--host_rate: ", host_rates.status().message()));
+  }
+  config.host_rates = *std::move(host_rates);
+  config.retry_budget_ratio = flags.retry_budget_ratio;
+  config.retry_budget_min_per_second = flags.retry_budget_min_per_second;
+  config.max_retry_after = absl::Seconds(flags.max_retry_after_seconds);
+  config.limits.default_attempts = flags.default_attempts;
+  config.limits.max_attempts = flags.max_attempts;
   if (flags.follow_redirects < 0 || flags.follow_redirects > 20) {
     return absl::InvalidArgumentError("--follow_redirects must be between 0 and 20");
   }

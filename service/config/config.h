@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/policy/egress_policy.h"
+#include "service/policy/host_rates.h"
 
 namespace gather::config {
 
@@ -26,6 +27,9 @@ struct Limits {
   size_t max_header_bytes = 16 * 1024; // name + value of one header
   uint64_t max_keys_per_message = 10'000;  // keys in one BatchLookup message
   size_t max_fields = 256;             // fields (and required pointers) of one BatchLookup
+  int default_attempts = 3;            // transfers per job, retries included
+  int max_attempts = 10;
+  double max_rate = 100'000;           // bound of a request's policy.rate
 };
 
 // The raw values of gatherd's flags, before validation.
@@ -45,6 +49,12 @@ struct Flags {
   uint64_t max_keys_per_message = 10'000;
   uint64_t max_url_length = 8192;
   std::string ca_file;
+  std::string host_rate;          // PATTERN=RATE[:BURST],...
+  int default_attempts = 3;
+  int max_attempts = 10;
+  double retry_budget_ratio = 0.2;
+  double retry_budget_min_per_second = 10;
+  double max_retry_after_seconds = 60;
 };
 
 struct Config {
@@ -56,6 +66,10 @@ struct Config {
   std::string ca_file;
   std::vector<policy::Cidr> egress_allow;
   std::vector<policy::Cidr> egress_deny;
+  std::vector<policy::HostRate> host_rates;
+  double retry_budget_ratio = 0.2;
+  double retry_budget_min_per_second = 10;
+  absl::Duration max_retry_after = absl::Seconds(60);
   Limits limits;
 };
 

@@ -105,6 +105,8 @@ void BatchLookupReactor::HandleSpec() {
     fetch::GroupOptions options;
     options.max_concurrency = plan_->concurrency;
     options.deadline = JobDeadline(rpc_deadline_, start_);
+    options.rate = plan_->rate;
+    options.burst = plan_->burst;
     fetch::GroupId group = state_->engine->OpenGroup(this, options);
     bool cancelled;
     {
@@ -171,6 +173,7 @@ void BatchLookupReactor::HandleKeys() {
     fetch_request.timeout = plan_->timeout;
     fetch_request.max_body_bytes = plan_->max_body_bytes;
     fetch_request.head = plan_->head;
+    fetch_request.max_attempts = plan_->max_attempts;
     batch.emplace_back(static_cast<uint64_t>(i), std::move(fetch_request));
   }
 

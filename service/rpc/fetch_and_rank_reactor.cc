@@ -42,6 +42,8 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   options.max_concurrency = plan_->concurrency;
   rpc_deadline_ = RpcDeadline(context_->deadline());
   options.deadline = JobDeadline(rpc_deadline_, start_);
+  options.rate = plan_->rate;
+  options.burst = plan_->burst;
 
   std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
   {
@@ -65,6 +67,7 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
     index.headers = plan_->common_header_set;
     index.timeout = plan_->timeout;
     index.max_body_bytes = plan_->max_body_bytes;
+    index.max_attempts = plan_->max_attempts;
     state_->engine->Submit(group_, kIndexTag, std::move(index));
   } else {
     state_->engine->SubmitBatch(group_, std::move(batch));
@@ -77,6 +80,7 @@ fetch::FetchRequest FetchAndRankReactor::MakeRequest(const RankJob& job) const {
   request.headers = job.headers;
   request.timeout = plan_->timeout;
   request.max_body_bytes = plan_->max_body_bytes;
+  request.max_attempts = plan_->max_attempts;
   return request;
 }
 

@@ -80,6 +80,9 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
   plan.timeout = policy->timeout;
   plan.concurrency = policy->concurrency;
   plan.max_body_bytes = policy->max_body_bytes;
+  plan.rate = policy->rate;
+  plan.burst = policy->burst;
+  plan.max_attempts = policy->max_attempts;
   return plan;
 }
 

@@ -33,6 +33,9 @@ struct LookupPlan {
   absl::Duration timeout;
   int concurrency = 0;
   uint64_t max_body_bytes = 0;
+  double rate = 0;
+  double burst = 0;
+  int max_attempts = 1;
 
   // True when a 2xx body must be parsed (there are fields or required pointers).
   bool parses_body() const { return !fields.empty() || !required.empty(); }

@@ -43,6 +43,9 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   plan.timeout = policy->timeout;
   plan.concurrency = policy->concurrency;
   plan.max_body_bytes = policy->max_body_bytes;
+  plan.rate = policy->rate;
+  plan.burst = policy->burst;
+  plan.max_attempts = policy->max_attempts;
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");

@@ -47,6 +47,9 @@ struct RankPlan {
   absl::Duration timeout;
   int concurrency = 0;
   uint64_t max_body_bytes = 0;
+  double rate = 0;
+  double burst = 0;
+  int max_attempts = 1;
 };
 
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,

@@ -74,6 +74,24 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
   }
   resolved.max_body_bytes = policy.max_body_bytes() == 0 ? limits.default_max_body_bytes
                                                          : policy.max_body_bytes();
+  if (!std::isfinite(policy.rate()) || policy.rate() < 0) {
+    return FieldError(absl::StrCat(field, ".rate"), "must be a finite number >= 0");
+  }
+  if (policy.rate() > limits.max_rate) {
+    return FieldError(absl::StrCat(field, ".rate"),
+                      absl::StrCat("over the server's maximum of ", limits.max_rate, " per second"));
+  }
+  if (policy.burst() > 0 && policy.rate() == 0) {
+    return FieldError(absl::StrCat(field, ".burst"), "a burst needs a rate");
+  }
+  resolved.rate = policy.rate();
+  resolved.burst = policy.burst();
+  if (policy.max_attempts() > static_cast<uint32_t>(limits.max_attempts)) {
+    return FieldError(absl::StrCat(field, ".max_attempts"),
+                      absl::StrCat("over the server's maximum of ", limits.max_attempts));
+  }
+  resolved.max_attempts = policy.max_attempts() == 0 ? limits.default_attempts
+                                                     : static_cast<int>(policy.max_attempts());
   return resolved;
 }
 

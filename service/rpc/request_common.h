@@ -35,6 +35,9 @@ struct ResolvedPolicy {
   absl::Duration timeout;
   int concurrency = 0;
   uint64_t max_body_bytes = 0;
+  double rate = 0;   // 0: no limit of the request's own
+  double burst = 0;  // 0: the default for the rate
+  int max_attempts = 1;
 };
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,

@@ -9,8 +9,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-v1::JobStatus JobStatusOf(const fetch::FetchResult& result, int follow_redirects,
-                          std::string* error) {
+namespace {
+
+v1::JobStatus JobStatusOfOutcome(const fetch::FetchResult& result, int follow_redirects,
+                                 std::string* error) {
   using fetch::FetchOutcome;
   switch (result.outcome) {
     case FetchOutcome::kResponse: break;
@@ -41,6 +43,20 @@ v1::JobStatus JobStatusOf(const fetch::FetchResult& result, int follow_redirects
   }
   *error = absl::StrCat("HTTP ", code);
   return v1::JOB_STATUS_HTTP_ERROR;
+}
+
+}  // namespace
+
+v1::JobStatus JobStatusOf(const fetch::FetchResult& result, int follow_redirects,
+                          std::string* error) {
+  v1::JobStatus status = JobStatusOfOutcome(result, follow_redirects, error);
+  if (status != v1::JOB_STATUS_OK && !result.note.empty()) {
+    absl::StrAppend(error, " (", result.note, ")");
+  }
+  if (status != v1::JOB_STATUS_OK && result.attempts > 1) {
+    absl::StrAppend(error, " after ", result.attempts, " attempts");
+  }
+  return status;
 }
 
 }  // namespace gather::rpc

@@ -1,0 +1,300 @@
+// The engine's rate limits and retries against local upstreams that enforce a limit, fail the
+// first attempts, send Retry-After, or refuse connections.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "service/fetch/curl_engine.h"
+#include "service/rpc/status_convert.h"
+#include "tests/support/upstream.h"
+
+namespace gather::fetch {
+namespace {
+
+using ::gather::testing::TestUpstream;
+
+class CollectingSink : public FetchSink {
+ public:
+  void OnFetchDone(uint64_t tag, FetchResult& result) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    results_[tag] = std::move(result);
+    cv_.notify_all();
+  }
+  bool Wait(size_t n, absl::Duration limit = absl::Seconds(60)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(limit), [&] { return results_.size() >= n; });
+  }
+  std::map<uint64_t, FetchResult> results() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<uint64_t, FetchResult> results_;
+};
+
+// Arrival times of requests, by path.
+class Arrivals {
+ public:
+  void Record(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    times_[path].push_back(absl::Now());
+    all_.push_back(absl::Now());
+  }
+  std::vector<absl::Time> Of(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    return times_[path];
+  }
+  std::vector<absl::Time> All() {
+    absl::MutexLock lock(&mu_);
+    std::vector<absl::Time> all = all_;
+    std::sort(all.begin(), all.end());
+    return all;
+  }
+  int Count(const std::string& path) {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(times_[path].size());
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::map<std::string, std::vector<absl::Time>> times_;
+  std::vector<absl::Time> all_;
+};
+
+// The most arrivals within any window of `width`.
+int MostWithin(const std::vector<absl::Time>& sorted, absl::Duration width) {
+  int most = 0;
+  size_t begin = 0;
+  for (size_t end = 0; end < sorted.size(); ++end) {
+    while (sorted[end] - sorted[begin] >= width) ++begin;
+    most = std::max(most, static_cast<int>(end - begin + 1));
+  }
+  return most;
+}
+
+EngineOptions LoopbackOptions() {
+  EngineOptions options;
+  options.egress = policy::EgressPolicy(policy::ParseCidrList("127.0.0.0/8").value(), {});
+  return options;
+}
+
+FetchRequest Get(const std::string& url, int max_attempts = 3) {
+  FetchRequest request;
+  request.url = url;
+  request.timeout = absl::Seconds(10);
+  request.max_attempts = max_attempts;
+  return request;
+}
+
+class RetryRateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    upstream_.Get(R"(/ok/(\d+))", [this](const httplib::Request& request, httplib::Response& response) {
+      arrivals_.Record(request.path);
+      response.set_content("{}", "application/json");
+    });
+    // Fails the first N attempts of each path with 503, then answers 200.
+    upstream_.Get(R"(/flaky/(\d+)/(\d+))", [this](const httplib::Request& request, httplib::Response& response) {
+      arrivals_.Record(request.path);
+      int fail = std::stoi(request.matches[2]);
+      response.status = arrivals_.Count(request.path) <= fail ? 503 : 200;
+      response.set_content("{}", "application/json");
+    });
+    // 429 with Retry-After: N on the first attempt of each path, then 200.
+    upstream_.Get(R"(/after/(\d+)/(\d+))", [this](const httplib::Request& request, httplib::Response& response) {
+      arrivals_.Record(request.path);
+      if (arrivals_.Count(request.path) == 1) {
+        response.status = 429;
+        response.set_header("Retry-After", request.matches[2].str());
+      }
+      response.set_content("{}", "application/json");
+    });
+    upstream_.Get(R"(/missing/(\d+))", [this](const httplib::Request& request, httplib::Response& response) {
+      arrivals_.Record(request.path);
+      response.status = 404;
+    });
+    upstream_.Start();
+    base_ = upstream_.base_url();
+  }
+  std::unique_ptr<CurlEngine> MakeEngine(EngineOptions options = LoopbackOptions()) {
+    auto engine = CurlEngine::Create(std::move(options));
+    EXPECT_TRUE(engine.ok());
+    return *std::move(engine);
+  }
+
+  Arrivals arrivals_;
+  TestUpstream upstream_;
+  std::string base_;
+};
+
+TEST_F(RetryRateTest, AGroupRateHoldsAtTheUpstream) {
+  auto engine = MakeEngine();
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 10;  // few connections: the rate, not connection setup, paces arrivals
+  options.rate = 200;            // burst: 20
+  GroupId group = engine->OpenGroup(&sink, options);
+  const int n = 200;
+  for (int i = 0; i < n; ++i) engine->Submit(group, i, Get(absl::StrCat(base_, "/ok/", i)));
+  ASSERT_TRUE(sink.Wait(n));
+  auto results = sink.results();
+  // At the engine: transfers start at most burst + rate × t within any t (all were submitted at
+  // once, so a start time is the submit time plus the queue wait).
+  std::vector<absl::Duration> starts;
+  for (auto& [tag, result] : results) starts.push_back(result.queue_wait);
+  std::sort(starts.begin(), starts.end());
+  for (size_t i = 0; i < starts.size(); ++i) {
+    double allowed = 20 + 200 * absl::ToDoubleSeconds(starts[i]) + 1;
+    EXPECT_LE(static_cast<double>(i + 1), allowed) << "start " << i << " at " << starts[i];
+  }
+  // At the upstream (first connections delay the first arrivals a little): (n - burst) / rate.
+  std::vector<absl::Time> all = arrivals_.All();
+  ASSERT_EQ(all.size(), static_cast<size_t>(n));
+  EXPECT_GE(all.back() - all.front(), absl::Milliseconds(900 - 150));
+  EXPECT_LE(MostWithin(all, absl::Milliseconds(500)), 20 + 100 + 20);
+  EXPECT_GT(results[n - 1].queue_wait, absl::Milliseconds(500));  // token waits are queue time
+  for (auto& [tag, result] : results) EXPECT_EQ(result.http_status, 200);
+  EXPECT_GT(engine->stats().rate_waits.load(), 0);
+  engine->CloseGroup(group);
+}
+
+TEST_F(RetryRateTest, GroupsShareOneBucketPerHostAtTheLowestRate) {
+  auto engine = MakeEngine();
+  CollectingSink fast, slow;
+  GroupOptions a, b;
+  a.rate = 1000;
+  b.rate = 150;  // the host runs at 150/s for both while both are open
+  GroupId ga = engine->OpenGroup(&fast, a);
+  GroupId gb = engine->OpenGroup(&slow, b);
+  for (int i = 0; i < 100; ++i) {
+    engine->Submit(gb, i, Get(absl::StrCat(base_, "/ok/", 1000 + i)));
+    engine->Submit(ga, i, Get(absl::StrCat(base_, "/ok/", i)));
+  }
+  ASSERT_TRUE(fast.Wait(100));
+  ASSERT_TRUE(slow.Wait(100));
+  std::vector<absl::Time> all = arrivals_.All();
+  ASSERT_EQ(all.size(), 200u);
+  EXPECT_GE(all.back() - all.front(), absl::Milliseconds(1230 - 150));  // (200 - 15) / 150 s
+  engine->CloseGroup(ga);
+  engine->CloseGroup(gb);
+}
+
+TEST_F(RetryRateTest, TheServerHostRateCapsAGroupThatAsksForMore) {
+  EngineOptions options = LoopbackOptions();
+  options.host_rates = policy::ParseHostRates("127.0.0.1=100:5").value();
+  auto engine = MakeEngine(std::move(options));
+  CollectingSink sink;
+  GroupOptions group_options;
+  group_options.rate = 10'000;
+  GroupId group = engine->OpenGroup(&sink, group_options);
+  for (int i = 0; i < 100; ++i) engine->Submit(group, i, Get(absl::StrCat(base_, "/ok/", i)));
+  ASSERT_TRUE(sink.Wait(100));
+  std::vector<absl::Time> all = arrivals_.All();
+  EXPECT_GE(all.back() - all.front(), absl::Milliseconds(950 - 150));  // (100 - 5) / 100 s
+  engine->CloseGroup(group);
+}
+
+TEST_F(RetryRateTest, RetryAfterIsTheMinimumWaitAndTheKeyEndsOk) {
+  auto engine = MakeEngine();
+  CollectingSink sink;
+  GroupId group = engine->OpenGroup(&sink, GroupOptions{});
+  engine->Submit(group, 0, Get(base_ + "/after/1/2"));
+  ASSERT_TRUE(sink.Wait(1));
+  FetchResult result = sink.results()[0];
+  EXPECT_EQ(result.outcome, FetchOutcome::kResponse);
+  EXPECT_EQ(result.http_status, 200);
+  EXPECT_EQ(result.attempts, 2u);
+  std::vector<absl::Time> times = arrivals_.Of("/after/1/2");
+  ASSERT_EQ(times.size(), 2u);
+  EXPECT_GE(times[1] - times[0], absl::Seconds(2));
+  EXPECT_GE(result.queue_wait, absl::Milliseconds(1900));  // the wait is queue time
+  EXPECT_LT(result.latency, absl::Seconds(1));              // not the transfer's
+  engine->CloseGroup(group);
+}
+
+TEST_F(RetryRateTest, FailuresAreRetriedUpToMaxAttempts) {
+  auto engine = MakeEngine();
+  CollectingSink sink;
+  GroupId group = engine->OpenGroup(&sink, GroupOptions{});
+  engine->Submit(group, 0, Get(base_ + "/flaky/1/2", 3));  // fails twice, then OK
+  engine->Submit(group, 1, Get(base_ + "/flaky/2/2", 2));  // fails twice: out of attempts
+  engine->Submit(group, 2, Get(base_ + "/missing/3", 3));  // 404: never retried
+  ASSERT_TRUE(sink.Wait(3));
+  auto results = sink.results();
+  EXPECT_EQ(results[0].http_status, 200);
+  EXPECT_EQ(results[0].attempts, 3u);
+  EXPECT_EQ(results[1].http_status, 503);
+  EXPECT_EQ(results[1].attempts, 2u);
+  std::string error;
+  EXPECT_EQ(rpc::JobStatusOf(results[1], 0, &error), v1::JOB_STATUS_HTTP_ERROR);
+  EXPECT_NE(error.find("after 2 attempts"), std::string::npos) << error;
+  EXPECT_EQ(results[2].http_status, 404);
+  EXPECT_EQ(results[2].attempts, 1u);
+  EXPECT_EQ(arrivals_.Count("/missing/3"), 1);
+  engine->CloseGroup(group);
+}
+
+TEST_F(RetryRateTest, ARetryAfterPastTheDeadlineIsNotWaitedFor) {
+  auto engine = MakeEngine();
+  CollectingSink sink;
+  GroupOptions options;
+  options.deadline = absl::Now() + absl::Seconds(3);
+  GroupId group = engine->OpenGroup(&sink, options);
+  absl::Time start = absl::Now();
+  engine->Submit(group, 0, Get(base_ + "/after/9/30"));
+  ASSERT_TRUE(sink.Wait(1));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  FetchResult result = sink.results()[0];
+  std::string error;
+  EXPECT_EQ(rpc::JobStatusOf(result, 0, &error), v1::JOB_STATUS_RATE_LIMITED);
+  EXPECT_NE(error.find("not retried"), std::string::npos) << error;
+  engine->CloseGroup(group);
+}
+
+TEST_F(RetryRateTest, ADeadUpstreamGetsAtMostTheRetryBudget) {
+  // A bound socket that does not listen: every connection is refused.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  socklen_t length = sizeof(address);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  const std::string dead = absl::StrCat("http://127.0.0.1:", ntohs(address.sin_port), "/x/");
+
+  auto engine = MakeEngine();
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 100;
+  GroupId group = engine->OpenGroup(&sink, options);
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) engine->Submit(group, i, Get(absl::StrCat(dead, i), 3));
+  ASSERT_TRUE(sink.Wait(n));
+  uint64_t attempts = 0;
+  for (auto& [tag, result] : sink.results()) {
+    EXPECT_EQ(result.outcome, FetchOutcome::kConnectError);
+    attempts += result.attempts;
+  }
+  EXPECT_LE(attempts, static_cast<uint64_t>(n * 1.3)) << "retries must stay within the budget";
+  EXPECT_GT(attempts, static_cast<uint64_t>(n));  // but some were retried
+  EXPECT_GT(engine->stats().retries_denied.load(), 0);
+  engine->CloseGroup(group);
+  close(fd);
+}
+
+}  // namespace
+}  // namespace gather::fetch
