@@ -25,6 +25,9 @@ ABSL_FLAG(std::string, egress_allow, "",
           "(e.g. 127.0.0.0/8 for local upstreams)");
 ABSL_FLAG(std::string, egress_deny, "", "comma-separated CIDRs never to connect to (wins over --egress_allow)");
 ABSL_FLAG(int, max_rpcs, 64, "RPCs served at once; more get RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint64_t, max_queued_jobs, 1000000,
+          "FetchAndRank jobs admitted server-wide and not yet finished; an RPC that would pass it "
+          "gets RESOURCE_EXHAUSTED at once");
 ABSL_FLAG(int, max_inflight, 2000, "HTTP transfers in flight over all RPCs");
 ABSL_FLAG(int, max_per_host, 1000, "HTTP transfers in flight to one host over all RPCs");
 ABSL_FLAG(int, max_rpc_concurrency, 1000, "upper bound of a request's policy.concurrency");
@@ -79,6 +82,7 @@ int main(int argc, char** argv) {
   flags.egress_allow = absl::GetFlag(FLAGS_egress_allow);
   flags.egress_deny = absl::GetFlag(FLAGS_egress_deny);
   flags.max_rpcs = absl::GetFlag(FLAGS_max_rpcs);
+  flags.max_queued_jobs = absl::GetFlag(FLAGS_max_queued_jobs);
   flags.max_inflight = absl::GetFlag(FLAGS_max_inflight);
   flags.max_per_host = absl::GetFlag(FLAGS_max_per_host);
   flags.max_rpc_concurrency = absl::GetFlag(FLAGS_max_rpc_concurrency);
@@ -123,6 +127,7 @@ int main(int argc, char** argv) {
   state.limits = config->limits;
   state.follow_redirects = config->follow_redirects;
   state.max_rpcs = config->max_rpcs;
+  state.max_queued_jobs = config->max_queued_jobs;
   gather::rpc::GatherService service(&state);
 
   grpc::EnableDefaultHealthCheckService(true);

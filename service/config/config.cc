@@ -69,6 +69,8 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   config.egress_allow = *std::move(allow);
   config.egress_deny = *std::move(deny);
   config.max_rpcs = flags.max_rpcs;
+  if (flags.max_queued_jobs == 0) return absl::InvalidArgumentError("--max_queued_jobs must be positive");
+  config.max_queued_jobs = flags.max_queued_jobs;
   config.max_inflight = flags.max_inflight;
   config.max_per_host = flags.max_per_host;
   config.follow_redirects = flags.follow_redirects;

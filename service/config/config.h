@@ -38,6 +38,7 @@ struct Flags {
   std::string egress_allow;
   std::string egress_deny;
   int max_rpcs = 64;
+  uint64_t max_queued_jobs = 1'000'000;
   int max_inflight = 2000;
   int max_per_host = 1000;
   int max_rpc_concurrency = 1000;
@@ -60,6 +61,7 @@ struct Flags {
 struct Config {
   std::string listen;
   int max_rpcs = 64;
+  uint64_t max_queued_jobs = 1'000'000;
   int max_inflight = 2000;
   int max_per_host = 1000;
   int follow_redirects = 0;

@@ -45,6 +45,14 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   options.rate = plan_->rate;
   options.burst = plan_->burst;
 
+  if (!plan_->discovery) {
+    if (!state_->TryReserveJobs(plan_->jobs.size())) {
+      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                          "the server's job queue is full (--max_queued_jobs); retry later"));
+      return;
+    }
+    reserved_jobs_ = plan_->jobs.size();
+  }
   std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -179,6 +187,15 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
     }
   }
 
+  if (!failure) {
+    if (state_->TryReserveJobs(jobs.size())) {
+      reserved_jobs_ = jobs.size();
+    } else {
+      failure = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                             absl::StrCat("the server's job queue has no room for ", jobs.size(),
+                                          " discovered jobs (--max_queued_jobs); retry later"));
+    }
+  }
   std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
   Action action;
   {
@@ -353,6 +370,7 @@ void FetchAndRankReactor::OnCancel() {
 
 void FetchAndRankReactor::OnDone() {
   if (group_open_) state_->engine->CloseGroup(group_);
+  if (reserved_jobs_ > 0) state_->ReleaseJobs(reserved_jobs_);
   if (admitted_) state_->Release();
   delete this;
 }

@@ -61,6 +61,7 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   absl::Time rpc_deadline_ = absl::InfiniteFuture();
   fetch::GroupId group_ = 0;
   bool group_open_ = false;
+  uint64_t reserved_jobs_ = 0;  // room taken in the server's job queue, given back in OnDone
 
   std::mutex mu_;
   std::vector<RankJob> jobs_;          // by tag; written before their submit
