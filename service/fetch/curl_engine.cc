@@ -670,10 +670,24 @@ void CurlEngine::Loop::FinishTransfer(Transfer* transfer, CURLcode code) {
         result.outcome = FetchOutcome::kTlsError;
         result.error = curl_error();
         break;
-      case CURLE_TOO_MANY_REDIRECTS:
       case CURLE_UNSUPPORTED_PROTOCOL:
+        if (absl::StrContains(transfer->error_buffer, "HTTP/0.9")) {
+          // Not an HTTP answer at all (libcurl refuses HTTP/0.9).
+          result.outcome = FetchOutcome::kConnectError;
+          result.error = absl::StrCat("the upstream did not answer with HTTP (", curl_error(), ")");
+        } else {
+          result.outcome = FetchOutcome::kRedirectError;  // a redirect to a scheme not allowed
+          result.error = curl_error();
+        }
+        break;
+      case CURLE_TOO_MANY_REDIRECTS:
         result.outcome = FetchOutcome::kRedirectError;
         result.error = curl_error();
+        break;
+      case CURLE_OUT_OF_MEMORY:
+        // libcurl 7.88 reports a response header line over its own limit (100 KB) this way.
+        result.outcome = FetchOutcome::kTooLarge;
+        result.error = absl::StrCat("response headers too large (", curl_error(), ")");
         break;
       case CURLE_BAD_CONTENT_ENCODING:
         result.outcome = FetchOutcome::kBadContent;
