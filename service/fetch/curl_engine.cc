@@ -37,7 +37,11 @@ std::once_flag global_init_once;
 class CurlEngine::Loop {
  public:
   Loop(EngineOptions options, CURLM* multi, EngineStats* stats)
-      : options_(std::move(options)), multi_(multi), stats_(stats) {}
+      : options_(std::move(options)), multi_(multi), stats_(stats) {
+    for (const std::string& entry : options_.resolve) {
+      resolve_ = curl_slist_append(resolve_, entry.c_str());
+    }
+  }
   ~Loop();
 
   void set_stats(EngineStats* stats) { stats_ = stats; }
@@ -164,6 +168,7 @@ class CurlEngine::Loop {
   absl::Time next_token_ = absl::InfiniteFuture();  // earliest rate token a queued job waits for
   std::mt19937_64 random_{std::random_device{}()};
   std::vector<CURL*> free_easy_;
+  curl_slist* resolve_ = nullptr;  // options_.resolve as curl wants it
   int64_t inflight_ = 0;
   int64_t queued_ = 0;
   bool stopping_ = false;
@@ -172,6 +177,7 @@ class CurlEngine::Loop {
 CurlEngine::Loop::~Loop() {
   for (CURL* easy : free_easy_) curl_easy_cleanup(easy);
   curl_multi_cleanup(multi_);
+  curl_slist_free_all(resolve_);
 }
 
 void CurlEngine::Loop::Run() {
@@ -561,6 +567,7 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(options_.follow_redirects));
   }
   if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (resolve_ != nullptr) curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_);
   if (transfer->request.url.size() > 8 &&
       (transfer->request.url[4] == 's' || transfer->request.url[4] == 'S')) {
     curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);  // prefer multiplexing on an HTTP/2 connection

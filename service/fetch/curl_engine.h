@@ -34,6 +34,9 @@ struct EngineOptions {
   std::string ca_file;         // extra CA bundle for TLS upstreams; empty: system default
   policy::EgressPolicy egress; // checked on every resolved address at connect time
   std::vector<policy::HostRate> host_rates;  // server-wide rate limits by host pattern
+  // Pinned name resolutions, "HOST:PORT:ADDRESS" (as curl --resolve). The egress policy still
+  // checks the address at connect time.
+  std::vector<std::string> resolve;
   policy::BackoffPolicy backoff;
   double retry_budget_ratio = 0.2;           // retries per first attempt, per host
   double retry_budget_min_per_second = 10;   // plus this many per second, per host

@@ -103,6 +103,10 @@ class CurlEngineTest : public ::testing::Test {
       upstream_.Delay(absl::Milliseconds(std::stoi(request.matches[1])));
       response.set_content("{\"slow\":true}", "application/json");
     });
+    upstream_.Get(R"(/redirect-to/(\d+))", [](const httplib::Request& request, httplib::Response& response) {
+      response.status = 302;
+      response.set_header("Location", absl::StrCat("http://127.0.0.2:", request.matches[1].str(), "/via-redirect"));
+    });
     upstream_.Get(R"(/big/(\d+))", [](const httplib::Request& request, httplib::Response& response) {
       response.set_content(std::string(std::stoul(request.matches[1]), 'x'), "text/plain");
     });
@@ -317,17 +321,26 @@ TEST_F(CurlEngineTest, EgressPolicyBlocksAtConnectTime) {
   EngineOptions options;
   options.egress = policy::EgressPolicy(policy::ParseCidrList("127.0.0.1/32").value(),
                                         policy::ParseCidrList("127.0.0.2/32").value());
+  options.follow_redirects = 3;
+  // A name pinned to the denied address (as a DNS answer would be).
+  options.resolve = {absl::StrCat("denied.example:", port, ":127.0.0.2")};
   auto engine = CurlEngine::Create(std::move(options));
   ASSERT_TRUE(engine.ok());
   CollectingSink sink;
   GroupId group = (*engine)->OpenGroup(&sink, GroupOptions{});
   (*engine)->Submit(group, 0, Get(absl::StrCat("http://127.0.0.2:", port, "/direct")));
   (*engine)->Submit(group, 1, Get(Url("/ok")));
-  ASSERT_TRUE(sink.Wait(2));
+  // An allowed upstream that redirects to the denied address: the hop is checked too.
+  (*engine)->Submit(group, 2, Get(Url(absl::StrCat("/redirect-to/", port))));
+  (*engine)->Submit(group, 3, Get(absl::StrCat("http://denied.example:", port, "/pinned")));
+  ASSERT_TRUE(sink.Wait(4));
   auto results = sink.results();
   EXPECT_EQ(results[0].outcome, FetchOutcome::kBlocked);
   EXPECT_NE(results[0].error.find("127.0.0.2"), std::string::npos);
   EXPECT_EQ(results[1].outcome, FetchOutcome::kResponse);
+  EXPECT_EQ(results[2].outcome, FetchOutcome::kBlocked) << results[2].error;
+  EXPECT_EQ(results[3].outcome, FetchOutcome::kBlocked) << results[3].error;
+  EXPECT_NE(results[3].error.find("127.0.0.2"), std::string::npos);
   int accepted = accept(fd, nullptr, nullptr);
   EXPECT_LT(accepted, 0);  // EAGAIN: no connection ever reached the listener
   if (accepted >= 0) close(accepted);
