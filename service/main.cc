@@ -24,6 +24,12 @@ ABSL_FLAG(std::string, egress_allow, "",
           "comma-separated CIDRs gatherd may connect to even though they are not public "
           "(e.g. 127.0.0.0/8 for local upstreams)");
 ABSL_FLAG(std::string, egress_deny, "", "comma-separated CIDRs never to connect to (wins over --egress_allow)");
+ABSL_FLAG(std::string, egress_allow_hosts, "",
+          "host names (or *.suffix) that may be reached on non-public addresses, e.g. "
+          "*.svc.cluster.local; --egress_deny still wins");
+ABSL_FLAG(std::string, egress_deny_hosts, "",
+          "host names (or *.suffix) never connected to, whatever they resolve to "
+          "(e.g. metadata.google.internal); checked on every redirect hop");
 ABSL_FLAG(int, max_rpcs, 64, "RPCs served at once; more get RESOURCE_EXHAUSTED");
 ABSL_FLAG(uint64_t, max_queued_jobs, 1000000,
           "FetchAndRank jobs admitted server-wide and not yet finished; an RPC that would pass it "
@@ -81,6 +87,8 @@ int main(int argc, char** argv) {
   flags.listen = absl::GetFlag(FLAGS_listen);
   flags.egress_allow = absl::GetFlag(FLAGS_egress_allow);
   flags.egress_deny = absl::GetFlag(FLAGS_egress_deny);
+  flags.egress_allow_hosts = absl::GetFlag(FLAGS_egress_allow_hosts);
+  flags.egress_deny_hosts = absl::GetFlag(FLAGS_egress_deny_hosts);
   flags.max_rpcs = absl::GetFlag(FLAGS_max_rpcs);
   flags.max_queued_jobs = absl::GetFlag(FLAGS_max_queued_jobs);
   flags.max_inflight = absl::GetFlag(FLAGS_max_inflight);
@@ -111,7 +119,9 @@ int main(int argc, char** argv) {
   engine_options.max_per_host = config->max_per_host;
   engine_options.follow_redirects = config->follow_redirects;
   engine_options.ca_file = config->ca_file;
-  engine_options.egress = gather::policy::EgressPolicy(config->egress_allow, config->egress_deny);
+  engine_options.egress = gather::policy::EgressPolicy(
+      config->egress_allow, config->egress_deny, config->egress_allow_hosts,
+      config->egress_deny_hosts);
   engine_options.host_rates = config->host_rates;
   engine_options.retry_budget_ratio = config->retry_budget_ratio;
   engine_options.retry_budget_min_per_second = config->retry_budget_min_per_second;

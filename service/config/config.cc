@@ -66,6 +66,16 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   if (!allow.ok()) return absl::InvalidArgumentError(absl::StrCat("--egress_allow: ", allow.status().message()));
   auto deny = policy::ParseCidrList(flags.egress_deny);
   if (!deny.ok()) return absl::InvalidArgumentError(absl::StrCat("--egress_deny: ", deny.status().message()));
+  auto allow_hosts = policy::HostPatterns::Parse(flags.egress_allow_hosts);
+  if (!allow_hosts.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--egress_allow_hosts: ", allow_hosts.status().message()));
+  }
+  auto deny_hosts = policy::HostPatterns::Parse(flags.egress_deny_hosts);
+  if (!deny_hosts.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--egress_deny_hosts: ", deny_hosts.status().message()));
+  }
+  config.egress_allow_hosts = *std::move(allow_hosts);
+  config.egress_deny_hosts = *std::move(deny_hosts);
   config.egress_allow = *std::move(allow);
   config.egress_deny = *std::move(deny);
   config.max_rpcs = flags.max_rpcs;

@@ -37,6 +37,8 @@ struct Flags {
   std::string listen = "127.0.0.1:50051";
   std::string egress_allow;
   std::string egress_deny;
+  std::string egress_allow_hosts;
+  std::string egress_deny_hosts;
   int max_rpcs = 64;
   uint64_t max_queued_jobs = 1'000'000;
   int max_inflight = 2000;
@@ -68,6 +70,8 @@ struct Config {
   std::string ca_file;
   std::vector<policy::Cidr> egress_allow;
   std::vector<policy::Cidr> egress_deny;
+  policy::HostPatterns egress_allow_hosts;
+  policy::HostPatterns egress_deny_hosts;
   std::vector<policy::HostRate> host_rates;
   double retry_budget_ratio = 0.2;
   double retry_budget_min_per_second = 10;

@@ -781,7 +781,11 @@ size_t CurlEngine::Loop::OnHeader(char* data, size_t size, size_t count, void* u
 curl_socket_t CurlEngine::Loop::OnOpenSocket(void* user, curlsocktype /*purpose*/,
                                              curl_sockaddr* address) {
   auto* transfer = static_cast<Transfer*>(user);
-  policy::EgressDecision decision = transfer->loop->options_.egress.Check(&address->addr);
+  // The host being connected to now (after a redirect, the new one).
+  const char* url = nullptr;
+  curl_easy_getinfo(transfer->easy, CURLINFO_EFFECTIVE_URL, &url);
+  std::string host = url != nullptr ? extract::HostOf(url) : transfer->request.host;
+  policy::EgressDecision decision = transfer->loop->options_.egress.Check(&address->addr, host);
   if (!decision.allowed) {
     transfer->blocked = true;
     transfer->blocked_reason = std::move(decision.reason);

@@ -7,6 +7,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -195,7 +197,48 @@ absl::string_view NonPublicReason(const IpAddress& address) {
   return {};
 }
 
-EgressDecision EgressPolicy::Check(const IpAddress& raw) const {
+absl::StatusOr<HostPatterns> HostPatterns::Parse(absl::string_view text) {
+  HostPatterns patterns;
+  for (absl::string_view entry : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    std::string pattern = absl::AsciiStrToLower(absl::StripAsciiWhitespace(entry));
+    absl::string_view name = absl::StartsWith(pattern, "*.") ? absl::string_view(pattern).substr(2)
+                                                             : absl::string_view(pattern);
+    bool valid = !name.empty() && name.front() != '.' && name.back() != '.';
+    for (char c : name) {
+      if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+            c == '_')) {
+        valid = false;
+      }
+    }
+    if (!valid) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", entry, "\" is not a host name or \"*.suffix\""));
+    }
+    patterns.patterns_.push_back(std::move(pattern));
+  }
+  return patterns;
+}
+
+absl::string_view HostPatterns::Match(absl::string_view host) const {
+  for (const std::string& pattern : patterns_) {
+    if (pattern == host) return pattern;
+    if (absl::StartsWith(pattern, "*.")) {
+      absl::string_view suffix = absl::string_view(pattern).substr(1);
+      if (host.size() > suffix.size() && absl::EndsWith(host, suffix)) return pattern;
+    }
+  }
+  return "";
+}
+
+EgressDecision EgressPolicy::CheckHost(absl::string_view host) const {
+  if (absl::string_view pattern = deny_hosts_.Match(host); !pattern.empty()) {
+    return {false, absl::StrCat("host ", host, " is denied by --egress_deny_hosts ", pattern)};
+  }
+  return {true, ""};
+}
+
+EgressDecision EgressPolicy::Check(const IpAddress& raw, absl::string_view host) const {
+  if (EgressDecision by_name = CheckHost(host); !by_name.allowed) return by_name;
   // An IPv4-mapped IPv6 address is an IPv4 connection: judge it as IPv4 too.
   IpAddress address = IsV4Mapped(raw) ? EmbeddedV4(raw, 12) : raw;
   for (const Cidr& cidr : deny_) {
@@ -207,6 +250,7 @@ EgressDecision EgressPolicy::Check(const IpAddress& raw) const {
   for (const Cidr& cidr : allow_) {
     if (cidr.Contains(address) || cidr.Contains(raw)) return {true, ""};
   }
+  if (!host.empty() && !allow_hosts_.Match(host).empty()) return {true, ""};
   if (absl::string_view reason = NonPublicReason(raw); !reason.empty()) {
     return {false, absl::StrCat("address ", address.ToString(), " is a ", reason,
                                 ", denied by default (see --egress_allow)")};
@@ -214,12 +258,12 @@ EgressDecision EgressPolicy::Check(const IpAddress& raw) const {
   return {true, ""};
 }
 
-EgressDecision EgressPolicy::Check(const sockaddr* addr) const {
+EgressDecision EgressPolicy::Check(const sockaddr* addr, absl::string_view host) const {
   IpAddress address;
   if (!IpAddress::FromSockaddr(addr, address)) {
     return {false, "address family is not IPv4 or IPv6"};
   }
-  return Check(address);
+  return Check(address, host);
 }
 
 }  // namespace gather::policy

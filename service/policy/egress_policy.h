@@ -51,19 +51,45 @@ struct EgressDecision {
   std::string reason;  // why it was denied (empty when allowed)
 };
 
+// Host name patterns: "api.example.com" (that host) or "*.svc.cluster.local" (any subdomain).
+class HostPatterns {
+ public:
+  // A comma-separated list; INVALID_ARGUMENT names a bad entry.
+  static absl::StatusOr<HostPatterns> Parse(absl::string_view text);
+  // `host` lower-case, without port or brackets. Returns the matching pattern, or "".
+  absl::string_view Match(absl::string_view host) const;
+  bool empty() const { return patterns_.empty(); }
+
+ private:
+  std::vector<std::string> patterns_;
+};
+
+// The decision, in order: a host in deny_hosts is refused; an address in deny is refused; an
+// address in allow is allowed; a host in allow_hosts is allowed (e.g. in-cluster services on
+// private addresses); any other non-public address is refused; public addresses are allowed.
 class EgressPolicy {
  public:
   EgressPolicy() = default;
   EgressPolicy(std::vector<Cidr> allow, std::vector<Cidr> deny)
       : allow_(std::move(allow)), deny_(std::move(deny)) {}
+  EgressPolicy(std::vector<Cidr> allow, std::vector<Cidr> deny, HostPatterns allow_hosts,
+               HostPatterns deny_hosts)
+      : allow_(std::move(allow)), deny_(std::move(deny)), allow_hosts_(std::move(allow_hosts)),
+        deny_hosts_(std::move(deny_hosts)) {}
 
-  EgressDecision Check(const IpAddress& address) const;
+  // `host` is the name being connected to ("" when unknown).
+  EgressDecision Check(const IpAddress& address, absl::string_view host = "") const;
   // Returns false for address families other than IPv4/IPv6.
-  EgressDecision Check(const sockaddr* addr) const;
+  EgressDecision Check(const sockaddr* addr, absl::string_view host = "") const;
+  // The name-only part of the decision, before any resolution: refused when `host` matches
+  // deny_hosts.
+  EgressDecision CheckHost(absl::string_view host) const;
 
  private:
   std::vector<Cidr> allow_;
   std::vector<Cidr> deny_;
+  HostPatterns allow_hosts_;
+  HostPatterns deny_hosts_;
 };
 
 }  // namespace gather::policy

@@ -347,6 +347,35 @@ TEST_F(CurlEngineTest, EgressPolicyBlocksAtConnectTime) {
   close(fd);
 }
 
+TEST_F(CurlEngineTest, EgressHostPatternsAllowAndDenyByName) {
+  // No CIDR opens loopback: only names decide. Every name is pinned to the upstream's address.
+  EngineOptions options;
+  options.egress = policy::EgressPolicy(
+      {}, {}, policy::HostPatterns::Parse("allowed.example,*.svc.example").value(),
+      policy::HostPatterns::Parse("*.bad.svc.example").value());
+  const int port = upstream_.port();
+  for (const char* name : {"allowed.example", "api.svc.example", "x.bad.svc.example", "other.example"}) {
+    options.resolve.push_back(absl::StrCat(name, ":", port, ":127.0.0.1"));
+  }
+  auto engine = CurlEngine::Create(std::move(options));
+  ASSERT_TRUE(engine.ok());
+  CollectingSink sink;
+  GroupId group = (*engine)->OpenGroup(&sink, GroupOptions{});
+  auto url = [&](const char* name) { return absl::StrCat("http://", name, ":", port, "/ok"); };
+  (*engine)->Submit(group, 0, Get(url("allowed.example")));
+  (*engine)->Submit(group, 1, Get(url("api.svc.example")));
+  (*engine)->Submit(group, 2, Get(url("x.bad.svc.example")));  // deny wins over allow
+  (*engine)->Submit(group, 3, Get(url("other.example")));      // loopback, not allowed
+  ASSERT_TRUE(sink.Wait(4));
+  auto results = sink.results();
+  EXPECT_EQ(results[0].outcome, FetchOutcome::kResponse) << results[0].error;
+  EXPECT_EQ(results[1].outcome, FetchOutcome::kResponse) << results[1].error;
+  EXPECT_EQ(results[2].outcome, FetchOutcome::kBlocked);
+  EXPECT_NE(results[2].error.find("--egress_deny_hosts"), std::string::npos) << results[2].error;
+  EXPECT_EQ(results[3].outcome, FetchOutcome::kBlocked);
+  EXPECT_NE(results[3].error.find("loopback"), std::string::npos) << results[3].error;
+}
+
 TEST_F(CurlEngineTest, StopCancelsEverythingExactlyOnce) {
   auto engine = CurlEngine::Create(LoopbackOptions());
   ASSERT_TRUE(engine.ok());

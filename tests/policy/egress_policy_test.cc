@@ -127,5 +127,32 @@ TEST(EgressPolicyTest, ChecksSockaddr) {
   EXPECT_FALSE(policy.Check(&other).allowed);
 }
 
+TEST(HostPatternsTest, ParseAndMatch) {
+  auto patterns = HostPatterns::Parse("api.example.com, *.svc.cluster.local");
+  ASSERT_TRUE(patterns.ok()) << patterns.status();
+  EXPECT_EQ(patterns->Match("api.example.com"), "api.example.com");
+  EXPECT_EQ(patterns->Match("db.ns.svc.cluster.local"), "*.svc.cluster.local");
+  EXPECT_EQ(patterns->Match("svc.cluster.local"), "");
+  EXPECT_EQ(patterns->Match("example.com"), "");
+  for (const char* bad : {"*", "a*.b", "*.", ".x", "a b", "x/y"}) {
+    EXPECT_FALSE(HostPatterns::Parse(bad).ok()) << bad;
+  }
+}
+
+TEST(HostPatternsTest, PolicyOrderDenyHostThenCidrsThenAllowHost) {
+  EgressPolicy policy(ParseCidrList("10.1.0.0/16").value(), ParseCidrList("10.9.0.0/16").value(),
+                      HostPatterns::Parse("*.svc.local").value(),
+                      HostPatterns::Parse("metadata.internal,bad.svc.local").value());
+  auto ip = [](const char* text) { return IpAddress::Parse(text).value(); };
+  EXPECT_TRUE(policy.Check(ip("10.2.3.4"), "db.svc.local").allowed);     // allowed by name
+  EXPECT_FALSE(policy.Check(ip("10.2.3.4"), "db.other").allowed);        // private, not allowed
+  EXPECT_FALSE(policy.Check(ip("10.9.3.4"), "db.svc.local").allowed);    // deny CIDR wins
+  EXPECT_FALSE(policy.Check(ip("8.8.8.8"), "bad.svc.local").allowed);    // deny host wins
+  EXPECT_FALSE(policy.Check(ip("169.254.169.254"), "metadata.internal").allowed);
+  EXPECT_TRUE(policy.Check(ip("10.1.2.3"), "").allowed);                 // allow CIDR
+  EXPECT_TRUE(policy.Check(ip("8.8.8.8"), "example.com").allowed);       // public
+  EXPECT_FALSE(policy.CheckHost("metadata.internal").allowed);
+}
+
 }  // namespace
 }  // namespace gather::policy
