@@ -28,6 +28,7 @@ constexpr size_t kBodyPadding = 64;
 constexpr size_t kInitialBodyCapacity = 2048;
 constexpr int kMaxPollMs = 1000;
 constexpr long kMaxHeaderBytes = 64 * 1024;
+constexpr int kMaxHeaderLines = 500;  // per response
 
 std::once_flag global_init_once;
 
@@ -97,6 +98,7 @@ class CurlEngine::Loop {
     bool blocked = false;
     std::string blocked_reason;
     std::string retry_after;  // the last response's Retry-After header, if any
+    int header_lines = 0;     // of the current response
     // A retry waiting for its time: its place in delayed_, and what the failed attempt was.
     std::multimap<absl::Time, Transfer*>::iterator delayed_at;
     bool delayed = false;
@@ -766,12 +768,14 @@ size_t CurlEngine::Loop::OnHeader(char* data, size_t size, size_t count, void* u
   absl::string_view line(data, length);
   if (absl::StartsWith(line, "HTTP/")) {
     transfer->retry_after.clear();  // a new response (after a redirect or a 100 Continue)
+    transfer->header_lines = 0;
   } else if (line.size() > 12 && absl::EqualsIgnoreCase(line.substr(0, 12), "retry-after:")) {
     transfer->retry_after = std::string(absl::StripAsciiWhitespace(line.substr(12)));
   }
   long total = 0;
   curl_easy_getinfo(transfer->easy, CURLINFO_HEADER_SIZE, &total);
-  if (total + static_cast<long>(length) > kMaxHeaderBytes) {
+  if (total + static_cast<long>(length) > kMaxHeaderBytes ||
+      ++transfer->header_lines > kMaxHeaderLines) {
     transfer->too_large = true;
     return 0;
   }

@@ -43,6 +43,7 @@ const std::map<std::string, v1::JobStatus>& Expected() {
       {"/br-bomb", v1::JOB_STATUS_TOO_LARGE},
       {"/zstd-bomb", v1::JOB_STATUS_TOO_LARGE},
       {"/bad-gzip", v1::JOB_STATUS_BAD_CONTENT},
+      {"/header-flood", v1::JOB_STATUS_TOO_LARGE},
       {"/ok", v1::JOB_STATUS_OK},
   };
   return *expected;

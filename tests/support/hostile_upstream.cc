@@ -107,7 +107,7 @@ const std::vector<std::string>& HostileUpstream::Kinds() {
       "/endless-chunked", "/reset-headers", "/bad-chunked",     "/redirect-loop",
       "/many-headers",   "/huge-header",    "/html",            "/empty",
       "/early-close",    "/no-response",    "/garbage",         "/gzip-bomb",
-      "/br-bomb",        "/zstd-bomb",      "/bad-gzip",        "/ok"};
+      "/br-bomb",        "/zstd-bomb",      "/bad-gzip",        "/header-flood",   "/ok"};
   return *kinds;
 }
 
@@ -217,6 +217,11 @@ void HostileUpstream::Serve(int fd) {
     std::string many = "HTTP/1.1 200 OK\r\nConnection: close\r\n";
     for (int i = 0; i < 20000; ++i) absl::StrAppend(&many, "X-Header-", i, ": value\r\n");
     SendAll(fd, many + "Content-Length: 2\r\n\r\n{}");
+    PeerClosedWithin(fd, 5000);
+  } else if (path == "/header-flood") {
+    std::string flood = "HTTP/1.1 200 OK\r\nConnection: close\r\n";
+    for (int i = 0; i < 1000; ++i) flood += "a:b\r\n";  // 6 KB: small, but too many lines
+    SendAll(fd, flood + "Content-Length: 2\r\n\r\n{}");
     PeerClosedWithin(fd, 5000);
   } else if (path == "/huge-header") {
     SendAll(fd, headers("200 OK", absl::StrCat("X-Big: ", std::string(200000, 'b'),
