@@ -97,6 +97,8 @@ int main(int argc, char** argv) {
   lookup_cmd->add_option("--max-attempts", lookup.max_attempts,
                          "transfers per key incl. retries of refused connections, 429, 502, 503, 504\n"
                          "(server default 3; 1 = no retries)");
+  lookup_cmd->add_flag("--no-coalesce", lookup.no_coalesce,
+                       "fetch duplicate keys separately (by default identical requests share one fetch)");
   lookup_cmd->add_option("--format", lookup.format, "jsonl or csv (default: csv if --out ends in .csv, else jsonl)");
   lookup_cmd->add_option("--out", lookup.out, "output file, - for stdout")->capture_default_str();
   lookup_cmd->add_option("--errors", lookup.errors,

@@ -52,6 +52,9 @@ ABSL_FLAG(int, max_attempts, 10, "upper bound of a request's policy.max_attempts
 ABSL_FLAG(double, retry_budget_ratio, 0.2, "retries allowed per first attempt, per host");
 ABSL_FLAG(double, retry_budget_min_per_second, 10, "retries allowed per second per host on top of the ratio");
 ABSL_FLAG(double, max_retry_after, 60, "seconds; a longer Retry-After ends the job instead of waiting");
+ABSL_FLAG(double, coalesce_window, 1,
+          "seconds an answer is also given to identical requests made after it arrived "
+          "(0: only requests made while it was fetched)");
 ABSL_FLAG(std::string, ca_file, "", "extra CA bundle (PEM) for TLS upstreams");
 ABSL_FLAG(double, shutdown_grace, 5, "seconds in-flight RPCs get to finish after SIGTERM");
 
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
   flags.retry_budget_ratio = absl::GetFlag(FLAGS_retry_budget_ratio);
   flags.retry_budget_min_per_second = absl::GetFlag(FLAGS_retry_budget_min_per_second);
   flags.max_retry_after_seconds = absl::GetFlag(FLAGS_max_retry_after);
+  flags.coalesce_window_seconds = absl::GetFlag(FLAGS_coalesce_window);
   auto config = gather::config::LoadConfig(flags);
   if (!config.ok()) {
     std::cerr << "gatherd: " << config.status().message() << "\n";
@@ -126,6 +130,7 @@ int main(int argc, char** argv) {
   engine_options.retry_budget_ratio = config->retry_budget_ratio;
   engine_options.retry_budget_min_per_second = config->retry_budget_min_per_second;
   engine_options.max_retry_after = config->max_retry_after;
+  engine_options.coalesce_window = config->coalesce_window;
   auto engine = gather::fetch::CurlEngine::Create(std::move(engine_options));
   if (!engine.ok()) {
     std::cerr << "gatherd: " << engine.status().message() << "\n";

@@ -130,6 +130,7 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
   spec.mutable_policy()->set_rate(options.rate);
   spec.mutable_policy()->set_burst(options.burst);
   spec.mutable_policy()->set_max_attempts(options.max_attempts);
+  spec.mutable_policy()->set_no_coalescing(options.no_coalesce);
   return spec;
 }
 

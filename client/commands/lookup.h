@@ -29,6 +29,7 @@ struct LookupOptions {
   double rate = 0;            // requests per second to the host (0: none of its own)
   uint32_t burst = 0;
   uint32_t max_attempts = 0;  // 0: the server's default (3)
+  bool no_coalesce = false;   // fetch identical keys separately
   std::string format;  // "jsonl", "csv", or "" (csv when --out ends in .csv)
   std::string out = "-";
   std::string errors;  // "" : see ResolveOutputs

@@ -49,6 +49,7 @@ void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>&
   AppendMillis(row.latency_ms(), out);
   out.append(",\"queue_ms\":");
   AppendMillis(row.queue_ms(), out);
+  if (row.shared()) out.append(",\"shared\":true");
   if (!ok) {
     out.append(",\"error\":");
     AppendJsonString(row.error(), out);

@@ -54,6 +54,10 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   config.retry_budget_ratio = flags.retry_budget_ratio;
   config.retry_budget_min_per_second = flags.retry_budget_min_per_second;
   config.max_retry_after = absl::Seconds(flags.max_retry_after_seconds);
+  if (!(flags.coalesce_window_seconds >= 0 && flags.coalesce_window_seconds <= 3600)) {
+    return absl::InvalidArgumentError("--coalesce_window must be between 0 and 3600 seconds");
+  }
+  config.coalesce_window = absl::Seconds(flags.coalesce_window_seconds);
   config.limits.default_attempts = flags.default_attempts;
   config.limits.max_attempts = flags.max_attempts;
   if (flags.follow_redirects < 0 || flags.follow_redirects > 20) {

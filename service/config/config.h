@@ -58,6 +58,7 @@ struct Flags {
   double retry_budget_ratio = 0.2;
   double retry_budget_min_per_second = 10;
   double max_retry_after_seconds = 60;
+  double coalesce_window_seconds = 1;
 };
 
 struct Config {
@@ -76,6 +77,7 @@ struct Config {
   double retry_budget_ratio = 0.2;
   double retry_budget_min_per_second = 10;
   absl::Duration max_retry_after = absl::Seconds(60);
+  absl::Duration coalesce_window = absl::Seconds(1);
   Limits limits;
 };
 

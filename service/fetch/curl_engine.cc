@@ -103,6 +103,10 @@ class CurlEngine::Loop {
     std::multimap<absl::Time, Transfer*>::iterator delayed_at;
     bool delayed = false;
     std::optional<FetchResult> previous;
+    // Coalescing: a leader fetches for its followers (identical requests), which wait here.
+    std::string coalesce_key;         // set on a leader while it is registered in leaders_
+    Transfer* leader = nullptr;       // set on a follower
+    std::vector<Transfer*> followers;
     char error_buffer[CURL_ERROR_SIZE] = {};
   };
   struct Group {
@@ -113,6 +117,7 @@ class CurlEngine::Loop {
     absl::flat_hash_set<Transfer*> inflight;
     absl::flat_hash_set<Transfer*> delayed;
     absl::flat_hash_set<HostState*> hosts;  // hosts this group has submitted to
+    absl::flat_hash_set<Transfer*> followers;  // jobs waiting on another job's identical fetch
   };
   // Per host, shared by every group: transfers in flight, the rate bucket, the retry budget.
   struct HostState {
@@ -130,6 +135,12 @@ class CurlEngine::Loop {
   };
 
   void ProcessInbox();
+  // Coalescing. Returns true when `transfer` was answered from a recent identical fetch or
+  // attached to one in progress (then it is owned elsewhere).
+  bool Coalesce(std::unique_ptr<Transfer>& transfer, absl::Time now);
+  void ShareResult(Transfer* leader, const FetchResult& result);
+  void DetachFollower(Transfer* follower);
+  void ExpireFollowers(absl::Time now);
   HostState& HostFor(const std::string& name, absl::Time now);
   void UpdateBucket(HostState& host, absl::Time now);
   void ReleaseHost(HostState& host);
@@ -167,6 +178,13 @@ class CurlEngine::Loop {
   size_t ready_cursor_ = 0;
   absl::node_hash_map<std::string, HostState> hosts_;
   std::multimap<absl::Time, Transfer*> delayed_;  // retries by the time they may start
+  absl::flat_hash_map<std::string, Transfer*> leaders_;  // coalescing key -> the job fetching it
+  struct RecentAnswer {
+    FetchResult result;
+    absl::Time expires;
+  };
+  absl::flat_hash_map<std::string, RecentAnswer> recent_;
+  std::deque<std::pair<absl::Time, std::string>> recent_order_;  // by expiry
   absl::Time next_token_ = absl::InfiniteFuture();  // earliest rate token a queued job waits for
   std::mt19937_64 random_{std::random_device{}()};
   std::vector<CURL*> free_easy_;
@@ -189,6 +207,7 @@ void CurlEngine::Loop::Run() {
     absl::Time now = absl::Now();
     PromoteDueRetries(now);
     ExpireQueued(now);
+    ExpireFollowers(now);
     Admit(now);
     int running = 0;
     curl_multi_perform(multi_, &running);
@@ -241,6 +260,7 @@ void CurlEngine::Loop::ProcessInbox() {
             UpdateBucket(host, now);
           }
         }
+        if (transfer->request.coalesce && Coalesce(transfer, now)) break;
         if (group.queue.empty()) ready_.push_back(&group);
         group.queue.push_back(std::move(transfer));
         ++queued_;
@@ -293,6 +313,11 @@ void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl:
     waiting.push_back(transfer);
   }
   group.delayed.clear();
+  std::vector<Transfer*> followers(group.followers.begin(), group.followers.end());
+  for (Transfer* follower : followers) {
+    DetachFollower(follower);
+    waiting.push_back(follower);
+  }
   stats_->queued.store(queued_, std::memory_order_relaxed);  // before the sink sees the result
   std::erase(ready_, &group);
   for (Transfer* transfer : waiting) {
@@ -467,6 +492,13 @@ int CurlEngine::Loop::NextPollMs(absl::Time now) const {
     return std::max<int64_t>(absl::ToInt64Milliseconds(when - now) + 1, 0);
   };
   if (!delayed_.empty()) ms = std::min(ms, until_ms(delayed_.begin()->first));
+  if (!leaders_.empty()) {
+    for (const auto& [id, group] : groups_) {
+      if (!group->followers.empty() && group->options.deadline != absl::InfiniteFuture()) {
+        ms = std::min(ms, until_ms(group->options.deadline));
+      }
+    }
+  }
   if (next_token_ != absl::InfiniteFuture()) ms = std::min(ms, until_ms(next_token_));
   for (const Group* group : ready_) {
     if (group->options.deadline == absl::InfiniteFuture()) continue;
@@ -725,8 +757,109 @@ void CurlEngine::Loop::Complete(Transfer* transfer, FetchResult& result) {
     transfer->easy = nullptr;
   }
   stats_->completed.fetch_add(1, std::memory_order_relaxed);
-  if (result.attempts == 0) result.attempts = transfer->attempts;
+  if (result.attempts == 0 && !result.shared) result.attempts = transfer->attempts;
+  if (!transfer->coalesce_key.empty()) ShareResult(transfer, result);
   group->sink->OnFetchDone(transfer->tag, result);
+}
+
+bool CurlEngine::Loop::Coalesce(std::unique_ptr<Transfer>& transfer, absl::Time now) {
+  const FetchRequest& request = transfer->request;
+  std::string key = absl::StrCat(request.head ? "HEAD " : "GET ", request.max_body_bytes, " ",
+                                 request.url, "\n",
+                                 request.headers ? request.headers->signature() : "");
+  // A recent answer to the same request.
+  while (!recent_order_.empty() && recent_order_.front().first <= now) {
+    auto it = recent_.find(recent_order_.front().second);
+    if (it != recent_.end() && it->second.expires <= now) recent_.erase(it);
+    recent_order_.pop_front();
+  }
+  if (auto it = recent_.find(key); it != recent_.end()) {
+    FetchResult result = it->second.result;
+    result.shared = true;
+    result.attempts = 0;
+    result.queue_wait = now - transfer->waiting_since;
+    stats_->coalesced.fetch_add(1, std::memory_order_relaxed);
+    Complete(transfer.release(), result);
+    return true;
+  }
+  // The same request is being fetched: wait for its answer.
+  if (auto it = leaders_.find(key); it != leaders_.end()) {
+    Transfer* follower = transfer.release();
+    follower->leader = it->second;
+    it->second->followers.push_back(follower);
+    follower->group->followers.insert(follower);
+    return true;
+  }
+  transfer->coalesce_key = std::move(key);
+  leaders_[transfer->coalesce_key] = transfer.get();
+  return false;
+}
+
+void CurlEngine::Loop::ShareResult(Transfer* leader, const FetchResult& result) {
+  auto it = leaders_.find(leader->coalesce_key);
+  if (it != leaders_.end() && it->second == leader) leaders_.erase(it);
+  std::vector<Transfer*> followers = std::move(leader->followers);
+  leader->followers.clear();
+  absl::Time now = absl::Now();
+  // An answer cut short by the leader's own call (cancelled, or its deadline) is not the
+  // followers' answer: the first of them fetches again for the others.
+  bool own_end = result.outcome == FetchOutcome::kCancelled ||
+                 (result.outcome == FetchOutcome::kTimeout && leader->group->options.deadline <= now);
+  if (own_end) {
+    if (followers.empty()) return;
+    Transfer* next = followers.front();
+    next->group->followers.erase(next);
+    next->leader = nullptr;
+    next->coalesce_key = leader->coalesce_key;
+    leaders_[next->coalesce_key] = next;
+    for (size_t i = 1; i < followers.size(); ++i) {
+      followers[i]->leader = next;
+      next->followers.push_back(followers[i]);
+    }
+    Group* group = next->group;
+    if (group->queue.empty()) ready_.push_back(group);
+    group->queue.push_back(std::unique_ptr<Transfer>(next));
+    ++queued_;
+    return;
+  }
+  if (result.outcome == FetchOutcome::kResponse && options_.coalesce_window > absl::ZeroDuration() &&
+      result.body.size() <= options_.coalesce_max_body &&
+      recent_.size() < options_.coalesce_max_entries) {
+    absl::Time expires = now + options_.coalesce_window;
+    recent_[leader->coalesce_key] = RecentAnswer{result, expires};
+    recent_order_.emplace_back(expires, leader->coalesce_key);
+  }
+  for (Transfer* follower : followers) {
+    follower->group->followers.erase(follower);
+    follower->leader = nullptr;
+    FetchResult copy = result;
+    copy.shared = true;
+    copy.attempts = 0;
+    copy.queue_wait = now - follower->waiting_since;
+    stats_->coalesced.fetch_add(1, std::memory_order_relaxed);
+    Complete(follower, copy);
+  }
+}
+
+void CurlEngine::Loop::DetachFollower(Transfer* follower) {
+  follower->group->followers.erase(follower);
+  if (follower->leader != nullptr) std::erase(follower->leader->followers, follower);
+  follower->leader = nullptr;
+}
+
+void CurlEngine::Loop::ExpireFollowers(absl::Time now) {
+  if (leaders_.empty()) return;
+  for (auto& [id, group] : groups_) {
+    if (group->followers.empty() || group->options.deadline > now) continue;
+    std::vector<Transfer*> followers(group->followers.begin(), group->followers.end());
+    for (Transfer* follower : followers) {
+      DetachFollower(follower);
+      FetchResult result = EndedWaiting(follower, FetchOutcome::kTimeout,
+                                        "the RPC deadline was reached while the job waited for an "
+                                        "identical request's answer", now);
+      Complete(follower, result);
+    }
+  }
 }
 
 CURL* CurlEngine::Loop::TakeEasy() {

@@ -41,6 +41,12 @@ struct EngineOptions {
   double retry_budget_ratio = 0.2;           // retries per first attempt, per host
   double retry_budget_min_per_second = 10;   // plus this many per second, per host
   absl::Duration max_retry_after = absl::Seconds(60);  // a longer Retry-After is not waited for
+  // Coalescing: an answer is also handed to identical requests submitted within this time after
+  // it arrived (0: only to requests made while it was being fetched). At most this many answers,
+  // each at most this big, are kept.
+  absl::Duration coalesce_window = absl::Seconds(1);
+  size_t coalesce_max_entries = 10'000;
+  size_t coalesce_max_body = 1 << 20;
 };
 
 // Counters readable from any thread (relaxed; for tests, metrics and logs).
@@ -53,6 +59,7 @@ struct EngineStats {
   std::atomic<int64_t> retries{0};         // retries scheduled
   std::atomic<int64_t> retries_denied{0};  // retries the budget refused
   std::atomic<int64_t> rate_waits{0};      // admissions deferred for a rate token
+  std::atomic<int64_t> coalesced{0};       // jobs answered by an identical request's fetch
 };
 
 class CurlEngine final : public FetchEngine {

@@ -11,6 +11,7 @@ HeaderSet::HeaderSet(const std::vector<std::pair<std::string, std::string>>& hea
   for (const auto& [name, value] : headers) {
     // "Name;" is curl's way to send a header with an empty value.
     std::string line = value.empty() ? absl::StrCat(name, ";") : absl::StrCat(name, ": ", value);
+    absl::StrAppend(&signature_, line, "\n");
     curl_slist* next = curl_slist_append(list, line.c_str());
     if (next == nullptr) break;
     list = next;

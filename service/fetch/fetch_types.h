@@ -27,9 +27,13 @@ class HeaderSet {
   // The engine's native list (a curl_slist*); nullptr when empty. Read-only.
   const void* native() const { return native_; }
   size_t size() const { return count_; }
+  // Every header line, for telling identical requests apart (coalescing). Holds header values:
+  // never log it.
+  const std::string& signature() const { return signature_; }
 
  private:
   void* native_ = nullptr;
+  std::string signature_;
   size_t count_ = 0;
 };
 
@@ -46,6 +50,9 @@ struct FetchRequest {
   // and 504 are retried with backoff, Retry-After as the minimum wait, within the group's
   // deadline and the host's retry budget.
   int max_attempts = 1;
+  // Identical requests (method, URL, headers, body cap) with this set may share one fetch: while
+  // one is queued or in flight, and for the engine's coalescing window after it answered.
+  bool coalesce = false;
 };
 
 // How a transfer ended, before any content is looked at.
@@ -78,6 +85,8 @@ struct FetchResult {
   absl::Duration queue_wait = absl::ZeroDuration();
   absl::Duration latency = absl::ZeroDuration();  // start -> end of the last transfer
   uint32_t attempts = 0;                          // transfers made
+  // The answer of an identical request this job shared (no transfer of its own: attempts 0).
+  bool shared = false;
 };
 
 // Receives the completion of every job submitted to a group, on the engine's loop thread, exactly

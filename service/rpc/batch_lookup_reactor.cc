@@ -174,6 +174,7 @@ void BatchLookupReactor::HandleKeys() {
     fetch_request.max_body_bytes = plan_->max_body_bytes;
     fetch_request.head = plan_->head;
     fetch_request.max_attempts = plan_->max_attempts;
+    fetch_request.coalesce = plan_->coalesce;
     batch.emplace_back(static_cast<uint64_t>(i), std::move(fetch_request));
   }
 
@@ -258,6 +259,7 @@ void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
       row->set_latency_ms(absl::ToDoubleMilliseconds(result.latency));
       row->set_queue_ms(absl::ToDoubleMilliseconds(result.queue_wait));
       row->set_bytes(result.body.size());
+      if (result.shared) row->set_shared(true);
     }
     slot.key.clear();
     free_slots_.push_back(static_cast<uint32_t>(tag));

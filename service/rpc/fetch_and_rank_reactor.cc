@@ -89,6 +89,7 @@ fetch::FetchRequest FetchAndRankReactor::MakeRequest(const RankJob& job) const {
   request.timeout = plan_->timeout;
   request.max_body_bytes = plan_->max_body_bytes;
   request.max_attempts = plan_->max_attempts;
+  request.coalesce = plan_->coalesce;
   return request;
 }
 
@@ -261,6 +262,7 @@ void FetchAndRankReactor::HandleJob(uint64_t tag, fetch::FetchResult& result) {
   row->set_queue_ms(absl::ToDoubleMilliseconds(result.queue_wait));
   row->set_bytes(result.body.size());
   row->set_attempts(result.attempts);
+  if (result.shared) row->set_shared(true);
 
   Action action;
   {

@@ -83,6 +83,7 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
   plan.rate = policy->rate;
   plan.burst = policy->burst;
   plan.max_attempts = policy->max_attempts;
+  plan.coalesce = policy->coalesce;
   return plan;
 }
 

@@ -36,6 +36,7 @@ struct LookupPlan {
   double rate = 0;
   double burst = 0;
   int max_attempts = 1;
+  bool coalesce = true;
 
   // True when a 2xx body must be parsed (there are fields or required pointers).
   bool parses_body() const { return !fields.empty() || !required.empty(); }

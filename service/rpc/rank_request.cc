@@ -46,6 +46,7 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   plan.rate = policy->rate;
   plan.burst = policy->burst;
   plan.max_attempts = policy->max_attempts;
+  plan.coalesce = policy->coalesce;
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");

@@ -50,6 +50,7 @@ struct RankPlan {
   double rate = 0;
   double burst = 0;
   int max_attempts = 1;
+  bool coalesce = true;
 };
 
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,

@@ -90,6 +90,7 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
     return FieldError(absl::StrCat(field, ".max_attempts"),
                       absl::StrCat("over the server's maximum of ", limits.max_attempts));
   }
+  resolved.coalesce = !policy.no_coalescing();
   resolved.max_attempts = policy.max_attempts() == 0 ? limits.default_attempts
                                                      : static_cast<int>(policy.max_attempts());
   return resolved;

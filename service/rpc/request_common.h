@@ -38,6 +38,7 @@ struct ResolvedPolicy {
   double rate = 0;   // 0: no limit of the request's own
   double burst = 0;  // 0: the default for the rate
   int max_attempts = 1;
+  bool coalesce = true;
 };
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,

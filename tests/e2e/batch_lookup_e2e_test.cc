@@ -322,6 +322,37 @@ TEST_F(BatchLookupE2eTest, KillNineOfTheServerThenResumeOnANewOneGivesExactlyOnc
   ExpectEveryIdOnce(ReadFile(out), n);
 }
 
+TEST_F(BatchLookupE2eTest, DuplicateKeysShareFetchesAndEveryLineGetsItsRow) {
+  StartUpstream();
+  StartServer();
+  const int n = 10'000;
+  std::string keys = Path("keys.txt");
+  {
+    std::ofstream out(keys);
+    for (int i = 0; i < n; ++i) out << (i % 100) << "\n";  // 100 distinct keys
+  }
+  std::string out = Path("out.jsonl");
+  RunResult run = ::gather::testing::Run(LookupArgs(keys, out));
+  EXPECT_EQ(run.exit_code, 1) << run.err;  // the fixture fails some ids on purpose
+  std::map<uint64_t, std::string> by_seq = LinesBySeq(ReadFile(out));
+  ASSERT_EQ(by_seq.size(), static_cast<size_t>(n));
+  int shared = 0;
+  for (const auto& [seq, line] : by_seq) {
+    auto json = nlohmann::json::parse(line);
+    uint64_t id = seq % 100;
+    ASSERT_EQ(json["key"], absl::StrCat(id));
+    ASSERT_EQ(json["status"], ExpectedStatus(id)) << line;
+    if (json["status"] == "OK") {
+      ASSERT_NE(line.find(ExpectedFieldsJson(id)), std::string::npos);
+    }
+    shared += json.contains("shared") ? 1 : 0;
+  }
+  EXPECT_LE(upstream_.requests(), 300) << "identical requests must share fetches";
+  EXPECT_GE(shared, n - 300);
+  std::cerr << "10,000 lines, 100 distinct keys: " << upstream_.requests()
+            << " upstream requests\n";
+}
+
 // Resident memory of a process in KiB (VmRSS).
 long RssKib(pid_t pid) {
   std::ifstream status(absl::StrCat("/proc/", pid, "/status"));

@@ -296,5 +296,79 @@ TEST_F(RetryRateTest, ADeadUpstreamGetsAtMostTheRetryBudget) {
   close(fd);
 }
 
+FetchRequest Shared(const std::string& url) {
+  FetchRequest request = Get(url, 1);
+  request.coalesce = true;
+  return request;
+}
+
+TEST_F(RetryRateTest, IdenticalRequestsShareOneFetchAcrossGroups) {
+  // A slow endpoint keeps identical requests in flight together.
+  TestUpstream slow;
+  Arrivals arrivals;
+  slow.Get(R"(/item/(\d+))", [&](const httplib::Request& request, httplib::Response& response) {
+    arrivals.Record(request.path);
+    slow.Delay(absl::Milliseconds(200));
+    response.set_content(absl::StrCat("{\"id\":", request.matches[1].str(), "}"), "application/json");
+  });
+  slow.Start();
+  EngineOptions options = LoopbackOptions();
+  options.coalesce_window = absl::ZeroDuration();  // only requests in flight together share
+  auto engine = MakeEngine(std::move(options));
+  CollectingSink a, b, c;
+  GroupId ga = engine->OpenGroup(&a, GroupOptions{});
+  GroupId gb = engine->OpenGroup(&b, GroupOptions{});
+  GroupId gc = engine->OpenGroup(&c, GroupOptions{});
+  for (int i = 0; i < 30; ++i) {
+    engine->Submit(ga, i, Shared(absl::StrCat(slow.base_url(), "/item/", i % 3)));
+    engine->Submit(gb, i, Shared(absl::StrCat(slow.base_url(), "/item/", i % 3)));
+  }
+  FetchRequest own = Get(slow.base_url() + "/item/0", 1);  // coalesce off: its own fetch
+  engine->Submit(gc, 0, std::move(own));
+  ASSERT_TRUE(a.Wait(30, absl::Seconds(5)));
+  ASSERT_TRUE(b.Wait(30));
+  ASSERT_TRUE(c.Wait(1));
+  EXPECT_EQ(arrivals.Count("/item/0"), 2);  // one shared fetch + the one that opted out
+  EXPECT_EQ(arrivals.Count("/item/1"), 1);
+  EXPECT_EQ(arrivals.Count("/item/2"), 1);
+  int shared = 0;
+  for (auto* sink : {&a, &b}) {
+    for (auto& [tag, result] : sink->results()) {
+      EXPECT_EQ(result.http_status, 200);
+      EXPECT_EQ(result.body.substr(0, 8), absl::StrCat("{\"id\":", tag % 3, "}").substr(0, 8));
+      shared += result.shared ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(shared, 60 - 3);
+  EXPECT_EQ(engine->stats().coalesced.load(), 57);
+  for (GroupId g : {ga, gb, gc}) engine->CloseGroup(g);
+}
+
+TEST_F(RetryRateTest, ACancelledLeaderHandsTheFetchToAFollower) {
+
+  TestUpstream slow;
+  Arrivals arrivals;
+  slow.Get(R"(/item/(\d+))", [&](const httplib::Request& request, httplib::Response& response) {
+    arrivals.Record(request.path);
+    slow.Delay(absl::Milliseconds(300));
+    response.set_content("{}", "application/json");
+  });
+  slow.Start();
+  auto engine = MakeEngine();
+  CollectingSink a, b;
+  GroupId ga = engine->OpenGroup(&a, GroupOptions{});
+  GroupId gb = engine->OpenGroup(&b, GroupOptions{});
+  engine->Submit(ga, 0, Shared(slow.base_url() + "/item/7"));
+  engine->Submit(gb, 0, Shared(slow.base_url() + "/item/7"));
+  engine->CancelGroup(ga, FetchOutcome::kCancelled);
+  ASSERT_TRUE(a.Wait(1, absl::Seconds(5)));
+  ASSERT_TRUE(b.Wait(1, absl::Seconds(5)));
+  EXPECT_EQ(a.results()[0].outcome, FetchOutcome::kCancelled);
+  EXPECT_EQ(b.results()[0].outcome, FetchOutcome::kResponse);  // not cancelled by A's cancel
+  EXPECT_EQ(b.results()[0].http_status, 200);
+  engine->CloseGroup(ga);
+  engine->CloseGroup(gb);
+}
+
 }  // namespace
 }  // namespace gather::fetch
