@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
   lookup_cmd->add_option("--deadline", lookup.deadline_seconds, "deadline of the whole run in seconds (0 = none)");
   lookup_cmd->add_option("--max-body", lookup.max_body_bytes, "body cap in bytes (server default 8 MiB)");
   lookup_cmd->add_option("--rate", lookup.rate,
-                         "requests per second to the host, shared with other runs against it (0 = no limit of its own)");
+                         "requests per second to the host, shared with other runs against it, or 'auto'\n"
+                         "to let gatherd find the API's limit (starts at 20/s, backs off on 429/503)");
   lookup_cmd->add_option("--burst", lookup.burst, "requests allowed at once after a pause (default 10% of --rate)");
   lookup_cmd->add_option("--max-attempts", lookup.max_attempts,
                          "transfers per key incl. retries of refused connections, 429, 502, 503, 504\n"

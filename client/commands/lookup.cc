@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -123,11 +125,18 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
   spec.mutable_policy()->set_concurrency(options.concurrency);
   spec.mutable_policy()->set_timeout_seconds(options.timeout_seconds);
   spec.mutable_policy()->set_max_body_bytes(options.max_body_bytes);
-  if (options.rate < 0) return absl::InvalidArgumentError("--rate must be >= 0");
-  if (options.burst > 0 && options.rate == 0) {
+  if (options.rate == "auto") {
+    spec.mutable_policy()->set_rate_auto(true);
+  } else if (!options.rate.empty()) {
+    double rate = 0;
+    if (!absl::SimpleAtod(options.rate, &rate) || !(rate >= 0) || std::isinf(rate)) {
+      return absl::InvalidArgumentError("--rate must be a number of requests per second or auto");
+    }
+    spec.mutable_policy()->set_rate(rate);
+  }
+  if (options.burst > 0 && options.rate.empty()) {
     return absl::InvalidArgumentError("--burst needs --rate");
   }
-  spec.mutable_policy()->set_rate(options.rate);
   spec.mutable_policy()->set_burst(options.burst);
   spec.mutable_policy()->set_max_attempts(options.max_attempts);
   spec.mutable_policy()->set_no_coalescing(options.no_coalesce);
@@ -390,6 +399,10 @@ int RunLookup(const LookupOptions& options) {
       separator = ", ";
     }
     if (sent.skipped > 0) std::cerr << "; " << sent.skipped << " done earlier";
+    if (summary && summary->rate() > 0) {
+      std::cerr << "; rate " << absl::StrFormat("%.0f", summary->rate()) << "/s"
+                << (options.rate == "auto" ? " (found)" : "");
+    }
     std::cerr << "\n";
     if (failed > 0 && errors_file) {
       std::cerr << "gather lookup: keys that did not end OK are in " << errors_file->path() << "\n";

@@ -26,7 +26,7 @@ struct LookupOptions {
   double timeout_seconds = 0;
   double deadline_seconds = 0;
   uint64_t max_body_bytes = 0;
-  double rate = 0;            // requests per second to the host (0: none of its own)
+  std::string rate;           // requests per second to the host, "auto", or "" (none of its own)
   uint32_t burst = 0;
   uint32_t max_attempts = 0;  // 0: the server's default (3)
   bool no_coalesce = false;   // fetch identical keys separately

@@ -17,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "service/extract/url_template.h"
+#include "service/policy/adaptive_rate.h"
 #include "service/policy/token_bucket.h"
 
 namespace gather::fetch {
@@ -78,6 +79,13 @@ class CurlEngine::Loop {
   // ---- the loop thread ----
   void Run();
 
+  // ---- any thread ----
+  double PublishedRate(const std::string& host) const {
+    std::lock_guard<std::mutex> lock(published_mu_);
+    auto it = published_rates_.find(host);
+    return it == published_rates_.end() ? 0 : it->second;
+  }
+
  private:
   struct Group;
   struct HostState;
@@ -132,6 +140,9 @@ class CurlEngine::Loop {
     absl::flat_hash_map<GroupId, std::pair<double, double>> group_rates;  // rate, burst
     std::optional<policy::TokenBucket> bucket;
     policy::RetryBudget budget;
+    int auto_groups = 0;  // open groups asking for rate "auto" here
+    std::optional<policy::AdaptiveRate> adaptive;
+    bool limited = false;  // a job waited for a token since the last adaptive tick
   };
 
   void ProcessInbox();
@@ -178,6 +189,9 @@ class CurlEngine::Loop {
   size_t ready_cursor_ = 0;
   absl::node_hash_map<std::string, HostState> hosts_;
   std::multimap<absl::Time, Transfer*> delayed_;  // retries by the time they may start
+  absl::flat_hash_set<HostState*> adaptive_hosts_;
+  mutable std::mutex published_mu_;
+  absl::flat_hash_map<std::string, double> published_rates_;  // guarded by published_mu_
   absl::flat_hash_map<std::string, Transfer*> leaders_;  // coalescing key -> the job fetching it
   struct RecentAnswer {
     FetchResult result;
@@ -208,6 +222,10 @@ void CurlEngine::Loop::Run() {
     PromoteDueRetries(now);
     ExpireQueued(now);
     ExpireFollowers(now);
+    for (HostState* host : adaptive_hosts_) {
+      if (host->adaptive->Tick(now, host->limited)) UpdateBucket(*host, now);
+      host->limited = false;
+    }
     Admit(now);
     int running = 0;
     curl_multi_perform(multi_, &running);
@@ -255,10 +273,14 @@ void CurlEngine::Loop::ProcessInbox() {
         transfer->host = &host;
         if (group.hosts.insert(&host).second) {
           ++host.groups;
+          if (group.options.rate_auto && host.auto_groups++ == 0) {
+            host.adaptive.emplace(policy::AdaptiveRateOptions(), now);
+            adaptive_hosts_.insert(&host);
+          }
           if (group.options.rate > 0) {
             host.group_rates[group.id] = {group.options.rate, group.options.burst};
-            UpdateBucket(host, now);
           }
+          if (group.options.rate > 0 || group.options.rate_auto) UpdateBucket(host, now);
         }
         if (transfer->request.coalesce && Coalesce(transfer, now)) break;
         if (group.queue.empty()) ready_.push_back(&group);
@@ -282,7 +304,13 @@ void CurlEngine::Loop::ProcessInbox() {
         CancelGroupJobs(*it->second, FetchOutcome::kCancelled, "the group was closed");
         std::erase(ready_, it->second.get());
         for (HostState* host : it->second->hosts) {
-          if (host->group_rates.erase(it->first) > 0) UpdateBucket(*host, absl::Now());
+          bool changed = host->group_rates.erase(it->first) > 0;
+          if (it->second->options.rate_auto && --host->auto_groups == 0) {
+            host->adaptive.reset();
+            adaptive_hosts_.erase(host);
+            changed = true;
+          }
+          if (changed) UpdateBucket(*host, absl::Now());
           --host->groups;
           ReleaseHost(*host);
         }
@@ -380,6 +408,18 @@ void CurlEngine::Loop::UpdateBucket(HostState& host, absl::Time now) {
       burst = wanted.second;
     }
   }
+  if (host.adaptive && (rate == 0 || host.adaptive->rate() < rate)) {
+    rate = host.adaptive->rate();
+    burst = 0;
+  }
+  {
+    std::lock_guard<std::mutex> lock(published_mu_);
+    if (rate > 0) {
+      published_rates_[host.name] = rate;
+    } else {
+      published_rates_.erase(host.name);
+    }
+  }
   if (rate <= 0) {
     host.bucket.reset();
     return;
@@ -395,7 +435,13 @@ void CurlEngine::Loop::UpdateBucket(HostState& host, absl::Time now) {
 void CurlEngine::Loop::ReleaseHost(HostState& host) {
   // A host's state lives while a group uses it or a transfer runs there; a new group starts with
   // a fresh bucket (holding only its small burst) and a fresh budget.
-  if (host.groups == 0 && host.inflight == 0) hosts_.erase(host.name);
+  if (host.groups == 0 && host.inflight == 0) {
+    {
+      std::lock_guard<std::mutex> lock(published_mu_);
+      published_rates_.erase(host.name);
+    }
+    hosts_.erase(host.name);
+  }
 }
 
 void CurlEngine::Loop::PromoteDueRetries(absl::Time now) {
@@ -531,6 +577,7 @@ bool CurlEngine::Loop::Admit(absl::Time now) {
       }
       if (host.bucket && !host.bucket->TryTake(now)) {
         next_token_ = std::min(next_token_, host.bucket->NextAvailable(now));
+        host.limited = true;
         stats_->rate_waits.fetch_add(1, std::memory_order_relaxed);
         ++ready_cursor_;
         continue;
@@ -739,6 +786,11 @@ void CurlEngine::Loop::FinishTransfer(Transfer* transfer, CURLcode code) {
         result.error = curl_error();
         break;
     }
+  }
+  if (HostState* host = transfer->host; host->adaptive) {
+    bool throttled = result.outcome == FetchOutcome::kResponse &&
+                     (result.http_status == 429 || result.http_status == 503);
+    if (host->adaptive->OnAnswer(now, throttled, result.latency)) UpdateBucket(*host, now);
   }
   if (ScheduleRetry(transfer, result, now)) return;
   Complete(transfer, result);
@@ -997,6 +1049,8 @@ void CurlEngine::CancelGroup(GroupId group, FetchOutcome outcome) {
   command.outcome = outcome;
   loop_->Post(std::move(command));
 }
+
+double CurlEngine::HostRate(const std::string& host) const { return loop_->PublishedRate(host); }
 
 void CurlEngine::CloseGroup(GroupId group) {
   Loop::Command command(Loop::Command::Kind::kClose);

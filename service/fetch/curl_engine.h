@@ -73,6 +73,7 @@ class CurlEngine final : public FetchEngine {
   void SubmitBatch(GroupId group, std::vector<std::pair<uint64_t, FetchRequest>> batch) override;
   void CancelGroup(GroupId group, FetchOutcome outcome) override;
   void CloseGroup(GroupId group) override;
+  double HostRate(const std::string& host) const override;
 
   // Cancels every job (kCancelled completions are delivered) and stops the loop thread.
   // Idempotent; called by the destructor.

@@ -4,6 +4,7 @@
 #define GATHER_SERVICE_FETCH_FETCH_ENGINE_H_
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "service/fetch/fetch_types.h"
@@ -31,6 +32,9 @@ class FetchEngine {
 
   // Forgets the group. Call only after its last completion has been delivered.
   virtual void CloseGroup(GroupId group) = 0;
+
+  // The request rate currently enforced for `host` (requests per second), 0 when none.
+  virtual double HostRate(const std::string& /*host*/) const { return 0; }
 };
 
 }  // namespace gather::fetch

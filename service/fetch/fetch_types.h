@@ -108,6 +108,9 @@ struct GroupOptions {
   // using it and the server's own limit for that host.
   double rate = 0;
   double burst = 0;  // 0: 10% of the rate, at least 1
+  // Let the engine find each host's limit (AIMD on 429/503 and latency); `rate`, when set, stays a
+  // ceiling.
+  bool rate_auto = false;
 };
 
 using GroupId = uint64_t;

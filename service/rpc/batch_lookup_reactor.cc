@@ -107,6 +107,7 @@ void BatchLookupReactor::HandleSpec() {
     options.deadline = JobDeadline(rpc_deadline_, start_);
     options.rate = plan_->rate;
     options.burst = plan_->burst;
+    options.rate_auto = plan_->rate_auto;
     fetch::GroupId group = state_->engine->OpenGroup(this, options);
     bool cancelled;
     {
@@ -324,6 +325,7 @@ BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
       }
       summary->set_wall_ms(absl::ToDoubleMilliseconds(absl::Now() - start_));
       summary->set_bytes(bytes_);
+      summary->set_rate(state_->engine->HostRate(plan_->host));
       summary_sent_ = true;
       sending_rows_ = 0;
       writing_ = true;

@@ -44,6 +44,7 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   options.deadline = JobDeadline(rpc_deadline_, start_);
   options.rate = plan_->rate;
   options.burst = plan_->burst;
+  options.rate_auto = plan_->rate_auto;
 
   if (!plan_->discovery) {
     if (!state_->TryReserveJobs(plan_->jobs.size())) {

@@ -84,6 +84,7 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
   plan.burst = policy->burst;
   plan.max_attempts = policy->max_attempts;
   plan.coalesce = policy->coalesce;
+  plan.rate_auto = policy->rate_auto;
   return plan;
 }
 

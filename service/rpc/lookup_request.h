@@ -37,6 +37,7 @@ struct LookupPlan {
   double burst = 0;
   int max_attempts = 1;
   bool coalesce = true;
+  bool rate_auto = false;
 
   // True when a 2xx body must be parsed (there are fields or required pointers).
   bool parses_body() const { return !fields.empty() || !required.empty(); }

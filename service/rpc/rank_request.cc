@@ -47,6 +47,7 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   plan.burst = policy->burst;
   plan.max_attempts = policy->max_attempts;
   plan.coalesce = policy->coalesce;
+  plan.rate_auto = policy->rate_auto;
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");

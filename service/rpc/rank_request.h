@@ -51,6 +51,7 @@ struct RankPlan {
   double burst = 0;
   int max_attempts = 1;
   bool coalesce = true;
+  bool rate_auto = false;
 };
 
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,

@@ -81,7 +81,7 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
     return FieldError(absl::StrCat(field, ".rate"),
                       absl::StrCat("over the server's maximum of ", limits.max_rate, " per second"));
   }
-  if (policy.burst() > 0 && policy.rate() == 0) {
+  if (policy.burst() > 0 && policy.rate() == 0 && !policy.rate_auto()) {
     return FieldError(absl::StrCat(field, ".burst"), "a burst needs a rate");
   }
   resolved.rate = policy.rate();
@@ -91,6 +91,7 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                       absl::StrCat("over the server's maximum of ", limits.max_attempts));
   }
   resolved.coalesce = !policy.no_coalescing();
+  resolved.rate_auto = policy.rate_auto();
   resolved.max_attempts = policy.max_attempts() == 0 ? limits.default_attempts
                                                      : static_cast<int>(policy.max_attempts());
   return resolved;

@@ -39,6 +39,7 @@ struct ResolvedPolicy {
   double burst = 0;  // 0: the default for the rate
   int max_attempts = 1;
   bool coalesce = true;
+  bool rate_auto = false;
 };
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,

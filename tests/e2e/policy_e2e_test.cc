@@ -98,6 +98,38 @@ TEST(PolicyE2eTest, ARateUnderTheApiLimitDrawsNo429s) {
   gatherd->process.Terminate(SIGTERM);
 }
 
+TEST(PolicyE2eTest, RateAutoFindsAnUnknownLimit) {
+  LimitedApi api(200);
+  TestUpstream upstream;
+  api.Install(upstream);
+  upstream.Start();
+  auto gatherd = StartGatherd(kBin, {"--egress_allow=127.0.0.0/8"});
+  ASSERT_TRUE(gatherd.ok()) << gatherd.status();
+  std::string dir = TempDir();
+  const int n = 2000;
+  {
+    std::ofstream keys(dir + "/keys.txt");
+    for (int i = 0; i < n; ++i) keys << i << "\n";
+  }
+  absl::Time start = absl::Now();
+  RunResult run = ::gather::testing::Run(
+      {kBin + "/gather", "--server", gatherd->address, "lookup", "--template",
+       upstream.base_url() + "/items/{key}", "--keys", dir + "/keys.txt", "--field", "name=/name",
+       "--rate", "auto", "--concurrency", "50", "--out", dir + "/out.jsonl"});
+  double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  EXPECT_EQ(run.exit_code, 0) << run.err;  // the few 429s were retried
+  int accepted = static_cast<int>(api.accepted().size());
+  double throttled = static_cast<double>(api.rejected()) / (accepted + api.rejected());
+  std::cerr << "rate auto against a 200/s limit: " << n / seconds << " keys/s, "
+            << 100 * throttled << "% of requests got a 429; " << run.err;
+  EXPECT_EQ(accepted, n);
+  EXPECT_LT(throttled, 0.05);
+  EXPECT_GE(n / seconds, 150);
+  EXPECT_NE(run.err.find("(found)"), std::string::npos) << run.err;
+  std::filesystem::remove_all(dir);
+  gatherd->process.Terminate(SIGTERM);
+}
+
 TEST(PolicyE2eTest, ExcessRpcsAreRefusedAtOnceAndTheAdmittedOnesComplete) {
   TestUpstream upstream;
   upstream.Get(R"(/slow/(\d+))", [&upstream](const httplib::Request&, httplib::Response& response) {
