@@ -98,6 +98,9 @@ int main(int argc, char** argv) {
   lookup_cmd->add_option("--max-attempts", lookup.max_attempts,
                          "transfers per key incl. retries of refused connections, 429, 502, 503, 504\n"
                          "(server default 3; 1 = no retries)");
+  lookup_cmd->add_option("--hedge", lookup.hedge,
+                         "after this many milliseconds without an answer, or 'auto' (the host's p95),\n"
+                         "send a second identical request and take the first answer (costs a few % more requests)");
   lookup_cmd->add_flag("--no-coalesce", lookup.no_coalesce,
                        "fetch duplicate keys separately (by default identical requests share one fetch)");
   lookup_cmd->add_option("--format", lookup.format, "jsonl or csv (default: csv if --out ends in .csv, else jsonl)");

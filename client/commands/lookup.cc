@@ -140,6 +140,15 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
   spec.mutable_policy()->set_burst(options.burst);
   spec.mutable_policy()->set_max_attempts(options.max_attempts);
   spec.mutable_policy()->set_no_coalescing(options.no_coalesce);
+  if (options.hedge == "auto") {
+    spec.mutable_policy()->set_hedge_auto(true);
+  } else if (!options.hedge.empty()) {
+    double ms = 0;
+    if (!absl::SimpleAtod(options.hedge, &ms) || !(ms > 0) || std::isinf(ms)) {
+      return absl::InvalidArgumentError("--hedge must be a delay in milliseconds or auto");
+    }
+    spec.mutable_policy()->set_hedge_after_ms(ms);
+  }
   return spec;
 }
 

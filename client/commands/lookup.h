@@ -30,6 +30,7 @@ struct LookupOptions {
   uint32_t burst = 0;
   uint32_t max_attempts = 0;  // 0: the server's default (3)
   bool no_coalesce = false;   // fetch identical keys separately
+  std::string hedge;          // "", "auto", or milliseconds
   std::string format;  // "jsonl", "csv", or "" (csv when --out ends in .csv)
   std::string out = "-";
   std::string errors;  // "" : see ResolveOutputs

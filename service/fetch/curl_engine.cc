@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -115,6 +116,11 @@ class CurlEngine::Loop {
     std::string coalesce_key;         // set on a leader while it is registered in leaders_
     Transfer* leader = nullptr;       // set on a follower
     std::vector<Transfer*> followers;
+    // Hedging: a primary may get one twin (the hedge) racing it; the hedge points back.
+    Transfer* twin = nullptr;
+    bool is_hedge = false;
+    std::multimap<absl::Time, Transfer*>::iterator hedge_at;
+    bool hedge_pending = false;  // an entry in hedges_
     char error_buffer[CURL_ERROR_SIZE] = {};
   };
   struct Group {
@@ -141,11 +147,24 @@ class CurlEngine::Loop {
     std::optional<policy::TokenBucket> bucket;
     policy::RetryBudget budget;
     int auto_groups = 0;  // open groups asking for rate "auto" here
+    // Recent answer latencies (a ring) and their p95, for automatic hedging.
+    std::vector<absl::Duration> latencies;
+    size_t next_latency = 0;
+    uint64_t latency_count = 0;
+    absl::Duration p95 = absl::InfiniteDuration();
     std::optional<policy::AdaptiveRate> adaptive;
     bool limited = false;  // a job waited for a token since the last adaptive tick
   };
 
   void ProcessInbox();
+  // Hedging.
+  void ScheduleHedge(Transfer* transfer, absl::Time now);
+  void CancelHedgeTimer(Transfer* transfer);
+  void FireHedges(absl::Time now);
+  void DropTwin(Transfer* primary);  // stops and deletes a primary's running hedge
+  void RecordLatency(HostState& host, absl::Duration latency);
+  // Sets up `easy` for `transfer` and adds it to the multi handle.
+  CURLMcode Launch(Transfer* transfer, CURL* easy, long timeout_ms);
   // Coalescing. Returns true when `transfer` was answered from a recent identical fetch or
   // attached to one in progress (then it is owned elsewhere).
   bool Coalesce(std::unique_ptr<Transfer>& transfer, absl::Time now);
@@ -190,6 +209,7 @@ class CurlEngine::Loop {
   absl::node_hash_map<std::string, HostState> hosts_;
   std::multimap<absl::Time, Transfer*> delayed_;  // retries by the time they may start
   absl::flat_hash_set<HostState*> adaptive_hosts_;
+  std::multimap<absl::Time, Transfer*> hedges_;  // primaries by the time their hedge is due
   mutable std::mutex published_mu_;
   absl::flat_hash_map<std::string, double> published_rates_;  // guarded by published_mu_
   absl::flat_hash_map<std::string, Transfer*> leaders_;  // coalescing key -> the job fetching it
@@ -220,6 +240,7 @@ void CurlEngine::Loop::Run() {
     if (stopping_) break;
     absl::Time now = absl::Now();
     PromoteDueRetries(now);
+    FireHedges(now);
     ExpireQueued(now);
     ExpireFollowers(now);
     for (HostState* host : adaptive_hosts_) {
@@ -356,6 +377,8 @@ void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl:
   }
   std::vector<Transfer*> inflight(group.inflight.begin(), group.inflight.end());
   for (Transfer* transfer : inflight) {
+    DropTwin(transfer);
+    CancelHedgeTimer(transfer);
     curl_multi_remove_handle(multi_, transfer->easy);
     FetchResult result;
     result.outcome = outcome;
@@ -488,6 +511,7 @@ bool CurlEngine::Loop::ScheduleRetry(Transfer* transfer, FetchResult& result, ab
     return false;
   }
   // Back to waiting: free the transfer's slot and handle, remember this attempt's result.
+  CancelHedgeTimer(transfer);
   Group* group = transfer->group;
   group->inflight.erase(transfer);
   --inflight_;
@@ -538,6 +562,7 @@ int CurlEngine::Loop::NextPollMs(absl::Time now) const {
     return std::max<int64_t>(absl::ToInt64Milliseconds(when - now) + 1, 0);
   };
   if (!delayed_.empty()) ms = std::min(ms, until_ms(delayed_.begin()->first));
+  if (!hedges_.empty()) ms = std::min(ms, until_ms(hedges_.begin()->first));
   if (!leaders_.empty()) {
     for (const auto& [id, group] : groups_) {
       if (!group->followers.empty() && group->options.deadline != absl::InfiniteFuture()) {
@@ -620,6 +645,31 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
   long timeout_ms = std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
 
   CURL* easy = TakeEasy();
+  if (CURLMcode rc = Launch(transfer, easy, timeout_ms); rc != CURLM_OK) {
+    FetchResult result;
+    result.outcome = FetchOutcome::kError;
+    result.error = absl::StrCat("cannot start transfer: ", curl_multi_strerror(rc));
+    result.queue_wait = transfer->waited;
+    result.attempts = transfer->attempts;
+    ReleaseEasy(easy);
+    transfer->easy = nullptr;
+    Complete(transfer, result);
+    return;
+  }
+  if (transfer->attempts == 0) transfer->host->budget.OnRequest(now);
+  ++transfer->attempts;
+  ++transfer->host->inflight;
+  group->inflight.insert(transfer);
+  ++inflight_;
+  stats_->inflight.store(inflight_, std::memory_order_relaxed);
+  stats_->started.fetch_add(1, std::memory_order_relaxed);
+  if (inflight_ > stats_->max_inflight_seen.load(std::memory_order_relaxed)) {
+    stats_->max_inflight_seen.store(inflight_, std::memory_order_relaxed);
+  }
+  ScheduleHedge(transfer, now);
+}
+
+CURLMcode CurlEngine::Loop::Launch(Transfer* transfer, CURL* easy, long timeout_ms) {
   transfer->easy = easy;
   transfer->body.reserve(kInitialBodyCapacity);
   curl_easy_setopt(easy, CURLOPT_URL, transfer->request.url.c_str());
@@ -658,26 +708,93 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
                      static_cast<curl_slist*>(const_cast<void*>(transfer->request.headers->native())));
   }
 
-  if (CURLMcode rc = curl_multi_add_handle(multi_, easy); rc != CURLM_OK) {
-    FetchResult result;
-    result.outcome = FetchOutcome::kError;
-    result.error = absl::StrCat("cannot start transfer: ", curl_multi_strerror(rc));
-    result.queue_wait = transfer->waited;
-    result.attempts = transfer->attempts;
-    ReleaseEasy(easy);
-    transfer->easy = nullptr;
-    Complete(transfer, result);
-    return;
+  return curl_multi_add_handle(multi_, easy);
+}
+
+void CurlEngine::Loop::ScheduleHedge(Transfer* transfer, absl::Time now) {
+  const GroupOptions& options = transfer->group->options;
+  if (transfer->is_hedge || transfer->twin != nullptr) return;
+  absl::Duration delay = options.hedge_after;
+  if (options.hedge_auto) {
+    HostState& host = *transfer->host;
+    if (host.latency_count < 50 || host.p95 == absl::InfiniteDuration()) return;  // not known yet
+    delay = std::min(delay, host.p95 + std::max(absl::Milliseconds(1), host.p95 / 5));
   }
-  if (transfer->attempts == 0) transfer->host->budget.OnRequest(now);
-  ++transfer->attempts;
-  ++transfer->host->inflight;
-  group->inflight.insert(transfer);
-  ++inflight_;
-  stats_->inflight.store(inflight_, std::memory_order_relaxed);
-  stats_->started.fetch_add(1, std::memory_order_relaxed);
-  if (inflight_ > stats_->max_inflight_seen.load(std::memory_order_relaxed)) {
-    stats_->max_inflight_seen.store(inflight_, std::memory_order_relaxed);
+  if (delay == absl::InfiniteDuration() || now + delay >= options.deadline) return;
+  transfer->hedge_at = hedges_.emplace(now + delay, transfer);
+  transfer->hedge_pending = true;
+}
+
+void CurlEngine::Loop::CancelHedgeTimer(Transfer* transfer) {
+  if (!transfer->hedge_pending) return;
+  hedges_.erase(transfer->hedge_at);
+  transfer->hedge_pending = false;
+}
+
+void CurlEngine::Loop::FireHedges(absl::Time now) {
+  while (!hedges_.empty() && hedges_.begin()->first <= now) {
+    Transfer* primary = hedges_.begin()->second;
+    hedges_.erase(hedges_.begin());
+    primary->hedge_pending = false;
+    if (primary->easy == nullptr || primary->twin != nullptr) continue;
+    if (inflight_ >= options_.max_inflight || primary->host->inflight >= options_.max_per_host ||
+        !primary->host->budget.TryRetry(now)) {
+      continue;  // no room, or the budget is spent: let the primary run alone
+    }
+    auto* hedge = new Transfer();
+    hedge->loop = this;
+    hedge->group = primary->group;
+    hedge->tag = primary->tag;
+    hedge->request = primary->request;
+    hedge->host = primary->host;
+    hedge->is_hedge = true;
+    hedge->started = now;
+    absl::Duration left = primary->group->options.deadline - now;
+    absl::Duration timeout = std::min(primary->request.timeout, left);
+    long timeout_ms = std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
+    CURL* easy = TakeEasy();
+    if (Launch(hedge, easy, timeout_ms) != CURLM_OK) {
+      ReleaseEasy(easy);
+      delete hedge;
+      continue;
+    }
+    primary->twin = hedge;
+    hedge->twin = primary;
+    ++hedge->host->inflight;
+    ++inflight_;
+    stats_->inflight.store(inflight_, std::memory_order_relaxed);
+    stats_->hedges.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void CurlEngine::Loop::DropTwin(Transfer* primary) {
+  Transfer* hedge = primary->twin;
+  if (hedge == nullptr) return;
+  primary->twin = nullptr;
+  if (hedge->easy != nullptr) {
+    curl_multi_remove_handle(multi_, hedge->easy);
+    ReleaseEasy(hedge->easy);
+    hedge->easy = nullptr;
+    --hedge->host->inflight;
+    --inflight_;
+    stats_->inflight.store(inflight_, std::memory_order_relaxed);
+  }
+  delete hedge;
+}
+
+void CurlEngine::Loop::RecordLatency(HostState& host, absl::Duration latency) {
+  constexpr size_t kSamples = 512;
+  if (host.latencies.size() < kSamples) {
+    host.latencies.push_back(latency);
+  } else {
+    host.latencies[host.next_latency] = latency;
+    host.next_latency = (host.next_latency + 1) % kSamples;
+  }
+  if (++host.latency_count % 32 == 0) {
+    std::vector<absl::Duration> sorted = host.latencies;
+    size_t k = sorted.size() * 95 / 100;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
+    host.p95 = sorted[k];
   }
 }
 
@@ -694,11 +811,39 @@ void CurlEngine::Loop::DrainCompletions() {
   }
 }
 
-void CurlEngine::Loop::FinishTransfer(Transfer* transfer, CURLcode code) {
-  FetchResult result;
+void CurlEngine::Loop::FinishTransfer(Transfer* finished, CURLcode code) {
   absl::Time now = absl::Now();
+  Transfer* transfer = finished;  // the job's own transfer (the primary)
+  if (finished->is_hedge) {
+    // The hedge answered first: the job takes its answer; the primary is stopped.
+    transfer = finished->twin;
+    transfer->twin = nullptr;
+    finished->twin = nullptr;
+    stats_->hedges_won.fetch_add(1, std::memory_order_relaxed);
+    if (transfer->easy != nullptr) curl_multi_remove_handle(multi_, transfer->easy);
+    std::swap(transfer->body, finished->body);
+    std::swap(transfer->easy, finished->easy);  // read the answer's details from the hedge's handle
+    transfer->too_large = finished->too_large;
+    transfer->blocked = finished->blocked;
+    transfer->blocked_reason = finished->blocked_reason;
+    transfer->retry_after = finished->retry_after;
+    std::memcpy(transfer->error_buffer, finished->error_buffer, sizeof(transfer->error_buffer));
+    ++transfer->attempts;
+    // `finished` now holds the primary's handle (stopped above): release it and the hedge.
+    if (finished->easy != nullptr) ReleaseEasy(finished->easy);
+    finished->easy = nullptr;
+    --finished->host->inflight;
+    --inflight_;
+    stats_->inflight.store(inflight_, std::memory_order_relaxed);
+    delete finished;
+  } else if (transfer->twin != nullptr) {
+    ++transfer->attempts;  // the hedge was made, though it lost
+    DropTwin(transfer);
+  }
+  CancelHedgeTimer(transfer);
+  FetchResult result;
   result.queue_wait = transfer->waited;
-  result.latency = now - transfer->started;
+  result.latency = now - transfer->started;  // from the job's first transfer of this attempt
   result.attempts = transfer->attempts;
   long http = 0;
   curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &http);
@@ -787,6 +932,7 @@ void CurlEngine::Loop::FinishTransfer(Transfer* transfer, CURLcode code) {
         break;
     }
   }
+  if (result.outcome == FetchOutcome::kResponse) RecordLatency(*transfer->host, result.latency);
   if (HostState* host = transfer->host; host->adaptive) {
     bool throttled = result.outcome == FetchOutcome::kResponse &&
                      (result.http_status == 429 || result.http_status == 503);

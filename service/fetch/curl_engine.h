@@ -60,6 +60,8 @@ struct EngineStats {
   std::atomic<int64_t> retries_denied{0};  // retries the budget refused
   std::atomic<int64_t> rate_waits{0};      // admissions deferred for a rate token
   std::atomic<int64_t> coalesced{0};       // jobs answered by an identical request's fetch
+  std::atomic<int64_t> hedges{0};          // hedge transfers started
+  std::atomic<int64_t> hedges_won{0};      // hedges that answered first
 };
 
 class CurlEngine final : public FetchEngine {

@@ -111,6 +111,12 @@ struct GroupOptions {
   // Let the engine find each host's limit (AIMD on 429/503 and latency); `rate`, when set, stays a
   // ceiling.
   bool rate_auto = false;
+  // Hedging: when a transfer has not answered after this long, a second identical transfer is
+  // started and the first answer wins (the other is cancelled). Hedges spend the host's retry
+  // budget. InfiniteDuration: off.
+  absl::Duration hedge_after = absl::InfiniteDuration();
+  // Hedge after the host's observed p95 latency (+20%) instead of a fixed delay.
+  bool hedge_auto = false;
 };
 
 using GroupId = uint64_t;

@@ -108,6 +108,8 @@ void BatchLookupReactor::HandleSpec() {
     options.rate = plan_->rate;
     options.burst = plan_->burst;
     options.rate_auto = plan_->rate_auto;
+    options.hedge_after = plan_->hedge_after;
+    options.hedge_auto = plan_->hedge_auto;
     fetch::GroupId group = state_->engine->OpenGroup(this, options);
     bool cancelled;
     {

@@ -45,6 +45,8 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   options.rate = plan_->rate;
   options.burst = plan_->burst;
   options.rate_auto = plan_->rate_auto;
+  options.hedge_after = plan_->hedge_after;
+  options.hedge_auto = plan_->hedge_auto;
 
   if (!plan_->discovery) {
     if (!state_->TryReserveJobs(plan_->jobs.size())) {

@@ -85,6 +85,8 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
   plan.max_attempts = policy->max_attempts;
   plan.coalesce = policy->coalesce;
   plan.rate_auto = policy->rate_auto;
+  plan.hedge_after = policy->hedge_after;
+  plan.hedge_auto = policy->hedge_auto;
   return plan;
 }
 

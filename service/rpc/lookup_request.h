@@ -38,6 +38,8 @@ struct LookupPlan {
   int max_attempts = 1;
   bool coalesce = true;
   bool rate_auto = false;
+  absl::Duration hedge_after = absl::InfiniteDuration();
+  bool hedge_auto = false;
 
   // True when a 2xx body must be parsed (there are fields or required pointers).
   bool parses_body() const { return !fields.empty() || !required.empty(); }

@@ -48,6 +48,8 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   plan.max_attempts = policy->max_attempts;
   plan.coalesce = policy->coalesce;
   plan.rate_auto = policy->rate_auto;
+  plan.hedge_after = policy->hedge_after;
+  plan.hedge_auto = policy->hedge_auto;
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");

@@ -52,6 +52,8 @@ struct RankPlan {
   int max_attempts = 1;
   bool coalesce = true;
   bool rate_auto = false;
+  absl::Duration hedge_after = absl::InfiniteDuration();
+  bool hedge_auto = false;
 };
 
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,

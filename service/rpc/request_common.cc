@@ -92,6 +92,11 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
   }
   resolved.coalesce = !policy.no_coalescing();
   resolved.rate_auto = policy.rate_auto();
+  if (!std::isfinite(policy.hedge_after_ms()) || policy.hedge_after_ms() < 0) {
+    return FieldError(absl::StrCat(field, ".hedge_after_ms"), "must be a finite number >= 0");
+  }
+  if (policy.hedge_after_ms() > 0) resolved.hedge_after = absl::Milliseconds(policy.hedge_after_ms());
+  resolved.hedge_auto = policy.hedge_auto();
   resolved.max_attempts = policy.max_attempts() == 0 ? limits.default_attempts
                                                      : static_cast<int>(policy.max_attempts());
   return resolved;

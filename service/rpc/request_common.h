@@ -40,6 +40,8 @@ struct ResolvedPolicy {
   int max_attempts = 1;
   bool coalesce = true;
   bool rate_auto = false;
+  absl::Duration hedge_after = absl::InfiniteDuration();
+  bool hedge_auto = false;
 };
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -382,6 +383,58 @@ TEST_F(RetryRateTest, ACancelledLeaderHandsTheFetchToAFollower) {
   EXPECT_EQ(b.results()[0].http_status, 200);
   engine->CloseGroup(ga);
   engine->CloseGroup(gb);
+}
+
+// 2% of requests (every 50th to arrive) take 1 s; the rest answer at once.
+struct SlowTail {
+  std::atomic<int> requests{0};
+  void Install(TestUpstream& upstream) {
+    upstream.Get(R"(/tail/(\d+))", [this, &upstream](const httplib::Request&, httplib::Response& response) {
+      if (++requests % 50 == 7) upstream.Delay(absl::Seconds(1));
+      response.set_content("{}", "application/json");
+    });
+  }
+};
+
+absl::Duration P99(const std::map<uint64_t, FetchResult>& results) {
+  std::vector<absl::Duration> latencies;
+  for (const auto& [tag, result] : results) latencies.push_back(result.latency);
+  std::sort(latencies.begin(), latencies.end());
+  return latencies[latencies.size() * 99 / 100];
+}
+
+TEST_F(RetryRateTest, HedgingCutsTheTailForAFewPercentMoreRequests) {
+  const int n = 1000;
+  absl::Duration p99[2];
+  int requests[2];
+  for (int hedged = 0; hedged < 2; ++hedged) {
+    TestUpstream tail_upstream;
+    SlowTail tail;
+    tail.Install(tail_upstream);
+    tail_upstream.Start();
+    auto engine = MakeEngine();
+    CollectingSink sink;
+    GroupOptions options;
+    options.max_concurrency = 50;
+    options.hedge_auto = hedged == 1;
+    GroupId group = engine->OpenGroup(&sink, options);
+    for (int i = 0; i < n; ++i) {
+      engine->Submit(group, i, Get(absl::StrCat(tail_upstream.base_url(), "/tail/", i), 1));
+    }
+    ASSERT_TRUE(sink.Wait(n));
+    for (auto& [tag, result] : sink.results()) ASSERT_EQ(result.http_status, 200);
+    p99[hedged] = P99(sink.results());
+    requests[hedged] = tail.requests.load();
+    if (hedged == 1) {
+      EXPECT_GT(engine->stats().hedges_won.load(), 0);
+    }
+    engine->CloseGroup(group);
+  }
+  std::cerr << "p99 without hedging " << p99[0] << " (" << requests[0] << " requests), with "
+            << p99[1] << " (" << requests[1] << " requests)\n";
+  EXPECT_GE(p99[0], absl::Milliseconds(900));
+  EXPECT_LE(p99[1] * 5, p99[0]) << "hedging must cut p99 at least 5x";
+  EXPECT_LE(requests[1], n * 1.05) << "for at most 5% more requests";
 }
 
 }  // namespace
