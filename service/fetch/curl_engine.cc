@@ -218,6 +218,13 @@ class CurlEngine::Loop {
     absl::Time expires;
   };
   absl::flat_hash_map<std::string, RecentAnswer> recent_;
+  size_t recent_bytes_ = 0;
+  void EraseRecent(const std::string& key) {
+    auto it = recent_.find(key);
+    if (it == recent_.end()) return;
+    recent_bytes_ -= it->second.result.body.size();
+    recent_.erase(it);
+  }
   std::deque<std::pair<absl::Time, std::string>> recent_order_;  // by expiry
   absl::Time next_token_ = absl::InfiniteFuture();  // earliest rate token a queued job waits for
   std::mt19937_64 random_{std::random_device{}()};
@@ -968,7 +975,7 @@ bool CurlEngine::Loop::Coalesce(std::unique_ptr<Transfer>& transfer, absl::Time 
   // A recent answer to the same request.
   while (!recent_order_.empty() && recent_order_.front().first <= now) {
     auto it = recent_.find(recent_order_.front().second);
-    if (it != recent_.end() && it->second.expires <= now) recent_.erase(it);
+    if (it != recent_.end() && it->second.expires <= now) EraseRecent(std::string(it->first));
     recent_order_.pop_front();
   }
   if (auto it = recent_.find(key); it != recent_.end()) {
@@ -1021,9 +1028,19 @@ void CurlEngine::Loop::ShareResult(Transfer* leader, const FetchResult& result) 
     return;
   }
   if (result.outcome == FetchOutcome::kResponse && options_.coalesce_window > absl::ZeroDuration() &&
-      result.body.size() <= options_.coalesce_max_body &&
-      recent_.size() < options_.coalesce_max_entries) {
+      result.body.size() <= options_.coalesce_max_bytes / 8 && options_.coalesce_max_entries > 0) {
+    // Keep the most recent answers: the oldest make room.
+    while (!recent_order_.empty() && (recent_.size() >= options_.coalesce_max_entries ||
+                                      recent_bytes_ + result.body.size() > options_.coalesce_max_bytes)) {
+      auto& [when, key] = recent_order_.front();
+      if (auto it = recent_.find(key); it != recent_.end() && it->second.expires == when) {
+        EraseRecent(key);
+      }
+      recent_order_.pop_front();
+    }
     absl::Time expires = now + options_.coalesce_window;
+    EraseRecent(leader->coalesce_key);
+    recent_bytes_ += result.body.size();
     recent_[leader->coalesce_key] = RecentAnswer{result, expires};
     recent_order_.emplace_back(expires, leader->coalesce_key);
   }

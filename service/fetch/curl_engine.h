@@ -42,11 +42,11 @@ struct EngineOptions {
   double retry_budget_min_per_second = 10;   // plus this many per second, per host
   absl::Duration max_retry_after = absl::Seconds(60);  // a longer Retry-After is not waited for
   // Coalescing: an answer is also handed to identical requests submitted within this time after
-  // it arrived (0: only to requests made while it was being fetched). At most this many answers,
-  // each at most this big, are kept.
+  // it arrived (0: only to requests made while it was being fetched). The most recent answers are
+  // kept, at most this many and this many body bytes in all (the oldest go first).
   absl::Duration coalesce_window = absl::Seconds(1);
-  size_t coalesce_max_entries = 10'000;
-  size_t coalesce_max_body = 1 << 20;
+  size_t coalesce_max_entries = 1000;
+  size_t coalesce_max_bytes = 8 << 20;
 };
 
 // Counters readable from any thread (relaxed; for tests, metrics and logs).
