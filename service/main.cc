@@ -1,5 +1,7 @@
 // gatherd: flags -> Config -> engine + service -> gRPC server; SIGTERM/SIGINT drain, then stop.
 #include <signal.h>
+
+#include <thread>
 #include <sys/resource.h>
 
 #include <chrono>
@@ -174,7 +176,14 @@ int main(int argc, char** argv) {
   if (auto* health = server->GetHealthCheckService()) health->Shutdown();
   auto grace = std::chrono::milliseconds(
       static_cast<int64_t>(absl::GetFlag(FLAGS_shutdown_grace) * 1000));
-  server->Shutdown(std::chrono::system_clock::now() + grace);
+  // Let running calls finish within the grace (new ones are refused meanwhile). gRPC's own
+  // Shutdown(deadline) would also wait out the whole grace for idle client connections, so wait
+  // for our calls here and then give gRPC only a short deadline.
+  auto grace_end = std::chrono::steady_clock::now() + grace;
+  while (state.active_rpcs.load() > 0 && std::chrono::steady_clock::now() < grace_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   (*engine)->Stop();
   std::cerr << "gatherd: stopped\n";
   return 0;
