@@ -59,8 +59,7 @@ absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat form
       path, format == OutputFormat::kCsv ? RecordReader::Mode::kCsv : RecordReader::Mode::kLines);
   if (!reader.ok()) return reader.status();
 
-  // First pass: validate and collect, so a foreign file is rejected before anything changes.
-  std::vector<uint64_t> seqs;  // in file order; marked into `done` only if the file is valid
+  // The file is only changed (a torn end cut) once all of it has been read and found valid.
   std::vector<std::string> fields;
   uint64_t record = 0;
   uint64_t complete_end = 0;
@@ -86,20 +85,10 @@ absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat form
           "--resume: record ", record, " of ", path, " is not a gather lookup ",
           format == OutputFormat::kCsv ? "CSV row" : "JSON line", "; refusing to append to it"));
     }
-    seqs.push_back(seq);
-    if (seqs.size() >= (1u << 16)) {  // keep memory flat: mark in chunks
-      for (uint64_t s : seqs) {
-        if (!done.Set(s)) ++result.duplicates;
-      }
-      result.rows += seqs.size();
-      seqs.clear();
-    }
+    ++result.rows;
+    if (!done.Set(seq)) ++result.duplicates;
   }
   if (!(*reader)->status().ok()) return (*reader)->status();
-  for (uint64_t s : seqs) {
-    if (!done.Set(s)) ++result.duplicates;
-  }
-  result.rows += seqs.size();
   result.torn_bytes = size - complete_end;
   if (result.torn_bytes > 0 && !dry_run) {
     if (::truncate(path.c_str(), static_cast<off_t>(complete_end)) != 0) {

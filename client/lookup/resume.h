@@ -38,8 +38,8 @@ struct ScanResult {
 // Scans an output file written by `gather lookup` in `format` and marks every seq in `done`. A
 // torn last record is cut off (the file is truncated to the last complete record) unless
 // `dry_run`. A CSV file must start with `csv_header` (without its newline). A missing file scans
-// as empty. INVALID_ARGUMENT when the file is not gather output in that format (nothing is
-// changed then).
+// as empty. INVALID_ARGUMENT when the file is not gather output in that format (the file is
+// left as it was; `done` may hold part of its seqs).
 absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat format,
                                       const std::vector<std::string>& csv_header,
                                       SeqBitmap& done, bool dry_run = false);

@@ -102,14 +102,8 @@ void BatchLookupReactor::HandleSpec() {
     action = NextLocked();
   } else {
     plan_ = *std::move(plan);
-    fetch::GroupOptions options;
-    options.max_concurrency = plan_->concurrency;
-    options.deadline = JobDeadline(rpc_deadline_, start_);
-    options.rate = plan_->rate;
-    options.burst = plan_->burst;
-    options.rate_auto = plan_->rate_auto;
-    options.hedge_after = plan_->hedge_after;
-    options.hedge_auto = plan_->hedge_auto;
+    fetch::GroupOptions options =
+        GroupOptionsFor(plan_->policy, JobDeadline(rpc_deadline_, start_));
     fetch::GroupId group = state_->engine->OpenGroup(this, options);
     bool cancelled;
     {
@@ -119,7 +113,7 @@ void BatchLookupReactor::HandleSpec() {
       cancelled = cancelled_;
       // Enough keys to keep every transfer busy and the next result batch full, plus one key
       // message of headroom (a message is taken whole).
-      window_ = std::max<uint64_t>(4 * static_cast<uint64_t>(plan_->concurrency), 2048);
+      window_ = std::max<uint64_t>(4 * static_cast<uint64_t>(plan_->policy.concurrency), 2048);
       reading_ = false;
       action = NextLocked();
     }
@@ -173,11 +167,8 @@ void BatchLookupReactor::HandleKeys() {
     fetch_request.url = url;
     fetch_request.host = plan_->host;
     fetch_request.headers = plan_->headers;
-    fetch_request.timeout = plan_->timeout;
-    fetch_request.max_body_bytes = plan_->max_body_bytes;
     fetch_request.head = plan_->head;
-    fetch_request.max_attempts = plan_->max_attempts;
-    fetch_request.coalesce = plan_->coalesce;
+    ApplyPolicy(plan_->policy, fetch_request);
     batch.emplace_back(static_cast<uint64_t>(i), std::move(fetch_request));
   }
 

@@ -38,15 +38,8 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   plan_ = *std::move(plan);
 
   // Jobs end a margin before the RPC's deadline so their TIMEOUT rows still reach the caller.
-  fetch::GroupOptions options;
-  options.max_concurrency = plan_->concurrency;
   rpc_deadline_ = RpcDeadline(context_->deadline());
-  options.deadline = JobDeadline(rpc_deadline_, start_);
-  options.rate = plan_->rate;
-  options.burst = plan_->burst;
-  options.rate_auto = plan_->rate_auto;
-  options.hedge_after = plan_->hedge_after;
-  options.hedge_auto = plan_->hedge_auto;
+  fetch::GroupOptions options = GroupOptionsFor(plan_->policy, JobDeadline(rpc_deadline_, start_));
 
   if (!plan_->discovery) {
     if (!state_->TryReserveJobs(plan_->jobs.size())) {
@@ -76,9 +69,7 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
     fetch::FetchRequest index;
     index.url = plan_->index_url;
     index.headers = plan_->common_header_set;
-    index.timeout = plan_->timeout;
-    index.max_body_bytes = plan_->max_body_bytes;
-    index.max_attempts = plan_->max_attempts;
+    ApplyPolicy(plan_->policy, index);
     state_->engine->Submit(group_, kIndexTag, std::move(index));
   } else {
     state_->engine->SubmitBatch(group_, std::move(batch));
@@ -89,10 +80,7 @@ fetch::FetchRequest FetchAndRankReactor::MakeRequest(const RankJob& job) const {
   fetch::FetchRequest request;
   request.url = job.url;
   request.headers = job.headers;
-  request.timeout = plan_->timeout;
-  request.max_body_bytes = plan_->max_body_bytes;
-  request.max_attempts = plan_->max_attempts;
-  request.coalesce = plan_->coalesce;
+  ApplyPolicy(plan_->policy, request);
   return request;
 }
 

@@ -77,16 +77,7 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
 
   auto policy = ResolvePolicy(spec.policy(), "spec.policy", limits);
   if (!policy.ok()) return policy.status();
-  plan.timeout = policy->timeout;
-  plan.concurrency = policy->concurrency;
-  plan.max_body_bytes = policy->max_body_bytes;
-  plan.rate = policy->rate;
-  plan.burst = policy->burst;
-  plan.max_attempts = policy->max_attempts;
-  plan.coalesce = policy->coalesce;
-  plan.rate_auto = policy->rate_auto;
-  plan.hedge_after = policy->hedge_after;
-  plan.hedge_auto = policy->hedge_auto;
+  plan.policy = *std::move(policy);
   return plan;
 }
 

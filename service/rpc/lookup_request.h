@@ -20,6 +20,7 @@
 #include "service/extract/json_pointer.h"
 #include "service/extract/url_template.h"
 #include "service/fetch/fetch_types.h"
+#include "service/rpc/request_common.h"
 
 namespace gather::rpc {
 
@@ -30,16 +31,7 @@ struct LookupPlan {
   std::shared_ptr<const fetch::HeaderSet> headers;   // may be null
   std::vector<extract::FieldSpec> fields;
   std::vector<extract::JsonPointer> required;
-  absl::Duration timeout;
-  int concurrency = 0;
-  uint64_t max_body_bytes = 0;
-  double rate = 0;
-  double burst = 0;
-  int max_attempts = 1;
-  bool coalesce = true;
-  bool rate_auto = false;
-  absl::Duration hedge_after = absl::InfiniteDuration();
-  bool hedge_auto = false;
+  ResolvedPolicy policy;
 
   // True when a 2xx body must be parsed (there are fields or required pointers).
   bool parses_body() const { return !fields.empty() || !required.empty(); }

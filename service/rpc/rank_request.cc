@@ -40,16 +40,7 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   // ---- policy ----
   auto policy = ResolvePolicy(request.policy(), "policy", limits);
   if (!policy.ok()) return policy.status();
-  plan.timeout = policy->timeout;
-  plan.concurrency = policy->concurrency;
-  plan.max_body_bytes = policy->max_body_bytes;
-  plan.rate = policy->rate;
-  plan.burst = policy->burst;
-  plan.max_attempts = policy->max_attempts;
-  plan.coalesce = policy->coalesce;
-  plan.rate_auto = policy->rate_auto;
-  plan.hedge_after = policy->hedge_after;
-  plan.hedge_auto = policy->hedge_auto;
+  plan.policy = *std::move(policy);
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");

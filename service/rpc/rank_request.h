@@ -44,16 +44,7 @@ struct RankPlan {
   extract::ScoreSpec score;
   size_t top_n = 0;
   bool ascending = false;
-  absl::Duration timeout;
-  int concurrency = 0;
-  uint64_t max_body_bytes = 0;
-  double rate = 0;
-  double burst = 0;
-  int max_attempts = 1;
-  bool coalesce = true;
-  bool rate_auto = false;
-  absl::Duration hedge_after = absl::InfiniteDuration();
-  bool hedge_auto = false;
+  ResolvedPolicy policy;
 };
 
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,

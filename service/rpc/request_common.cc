@@ -102,6 +102,25 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
   return resolved;
 }
 
+fetch::GroupOptions GroupOptionsFor(const ResolvedPolicy& policy, absl::Time deadline) {
+  fetch::GroupOptions options;
+  options.max_concurrency = policy.concurrency;
+  options.deadline = deadline;
+  options.rate = policy.rate;
+  options.burst = policy.burst;
+  options.rate_auto = policy.rate_auto;
+  options.hedge_after = policy.hedge_after;
+  options.hedge_auto = policy.hedge_auto;
+  return options;
+}
+
+void ApplyPolicy(const ResolvedPolicy& policy, fetch::FetchRequest& request) {
+  request.timeout = policy.timeout;
+  request.max_body_bytes = policy.max_body_bytes;
+  request.max_attempts = policy.max_attempts;
+  request.coalesce = policy.coalesce;
+}
+
 absl::Time JobDeadline(absl::Time rpc_deadline, absl::Time now) {
   if (rpc_deadline == absl::InfiniteFuture()) return rpc_deadline;
   absl::Duration left = rpc_deadline - now;

@@ -47,6 +47,11 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,
                                              const config::Limits& limits);
 
+// The engine group of an RPC with this policy whose jobs must end by `deadline`.
+fetch::GroupOptions GroupOptionsFor(const ResolvedPolicy& policy, absl::Time deadline);
+// Sets the per-job parts of the policy on `request`.
+void ApplyPolicy(const ResolvedPolicy& policy, fetch::FetchRequest& request);
+
 // The time by which an RPC's jobs must end so their rows still reach the caller: the RPC's
 // deadline minus min(10% of the time left, 250 ms). InfiniteFuture when the RPC has no deadline.
 absl::Time JobDeadline(absl::Time rpc_deadline, absl::Time now);

@@ -353,16 +353,6 @@ TEST_F(BatchLookupE2eTest, DuplicateKeysShareFetchesAndEveryLineGetsItsRow) {
             << " upstream requests\n";
 }
 
-// Resident memory of a process in KiB (VmRSS).
-long RssKib(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
-
 TEST_F(BatchLookupE2eTest, AStalledReaderStopsTheServerReadingKeys) {
   StartUpstream();
   StartServer();

@@ -49,15 +49,6 @@ const std::map<std::string, v1::JobStatus>& Expected() {
   return *expected;
 }
 
-long RssKib(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
-
 v1::FetchAndRankRequest HostileRequest(const std::string& base) {
   v1::FetchAndRankRequest request;
   for (const std::string& kind : HostileUpstream::Kinds()) {

@@ -14,45 +14,15 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "service/rpc/status_convert.h"
+#include "tests/support/engine_helpers.h"
 #include "tests/support/upstream.h"
 
 namespace gather::fetch {
 namespace {
 
+using ::gather::testing::CollectingSink;
+using ::gather::testing::LoopbackOptions;
 using ::gather::testing::TestUpstream;
-
-// Collects completions; Wait() blocks on a condition variable until `n` have arrived.
-class CollectingSink : public FetchSink {
- public:
-  void OnFetchDone(uint64_t tag, FetchResult& result) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    ++deliveries_[tag];
-    results_[tag] = std::move(result);
-    cv_.notify_all();
-  }
-  bool Wait(size_t n, absl::Duration limit = absl::Seconds(30)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, absl::ToChronoNanoseconds(limit), [&] { return results_.size() >= n; });
-  }
-  std::map<uint64_t, FetchResult> results() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return results_;
-  }
-  // Every tag was delivered exactly once.
-  bool ExactlyOnce() {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [tag, count] : deliveries_) {
-      if (count != 1) return false;
-    }
-    return true;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<uint64_t, FetchResult> results_;
-  std::map<uint64_t, int> deliveries_;
-};
 
 // Counts requests as they arrive; lets a test wait (without sleeping) until N are in progress.
 class Latch {
@@ -72,12 +42,6 @@ class Latch {
   std::condition_variable cv_;
   int count_ = 0;
 };
-
-EngineOptions LoopbackOptions() {
-  EngineOptions options;
-  options.egress = policy::EgressPolicy(policy::ParseCidrList("127.0.0.0/8").value(), {});
-  return options;
-}
 
 FetchRequest Get(const std::string& url, absl::Duration timeout = absl::Seconds(10),
                  uint64_t max_body = 8u << 20) {

@@ -18,34 +18,15 @@
 #include "httplib.h"
 #include "service/fetch/curl_engine.h"
 #include "service/rpc/status_convert.h"
+#include "tests/support/engine_helpers.h"
 #include "tests/support/upstream.h"
 
 namespace gather::fetch {
 namespace {
 
+using ::gather::testing::CollectingSink;
+using ::gather::testing::LoopbackOptions;
 using ::gather::testing::TestUpstream;
-
-class CollectingSink : public FetchSink {
- public:
-  void OnFetchDone(uint64_t tag, FetchResult& result) override {
-    std::lock_guard<std::mutex> lock(mu_);
-    results_[tag] = std::move(result);
-    cv_.notify_all();
-  }
-  bool Wait(size_t n, absl::Duration limit = absl::Seconds(60)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, absl::ToChronoNanoseconds(limit), [&] { return results_.size() >= n; });
-  }
-  std::map<uint64_t, FetchResult> results() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return results_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<uint64_t, FetchResult> results_;
-};
 
 // Arrival times of requests, by path.
 class Arrivals {
@@ -101,12 +82,6 @@ void ExpectStartsWithinRate(const std::map<uint64_t, FetchResult>& results, doub
   // And the rate was reached, not undershot: the last start is near (n - burst) / rate.
   double ideal = (static_cast<double>(starts.size()) - burst) / rate;
   EXPECT_LT(absl::ToDoubleSeconds(starts.back()), ideal * 1.5 + 0.3);
-}
-
-EngineOptions LoopbackOptions() {
-  EngineOptions options;
-  options.egress = policy::EgressPolicy(policy::ParseCidrList("127.0.0.0/8").value(), {});
-  return options;
 }
 
 FetchRequest Get(const std::string& url, int max_attempts = 3) {

@@ -33,8 +33,8 @@ TEST(LookupRequestTest, BuildsAPlanWithDefaults) {
   ASSERT_EQ(plan->fields.size(), 1u);
   EXPECT_EQ(plan->fields[0].pointer.text, "/location/cityLabel");
   EXPECT_EQ(plan->required.size(), 1u);
-  EXPECT_EQ(plan->concurrency, 50);
-  EXPECT_EQ(plan->timeout, absl::Seconds(10));
+  EXPECT_EQ(plan->policy.concurrency, 50);
+  EXPECT_EQ(plan->policy.timeout, absl::Seconds(10));
   EXPECT_TRUE(plan->parses_body());
 }
 

@@ -27,8 +27,8 @@ TEST(RankRequestTest, ValidRequestGivesDefaults) {
   auto plan = BuildRankPlan(ValidRequest(), config::Limits{});
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->jobs.size(), 1u);
-  EXPECT_EQ(plan->concurrency, 50);
-  EXPECT_EQ(plan->timeout, absl::Seconds(10));
+  EXPECT_EQ(plan->policy.concurrency, 50);
+  EXPECT_EQ(plan->policy.timeout, absl::Seconds(10));
   EXPECT_EQ(plan->score.across_reducer, extract::Reducer::kMax);
 }
 

@@ -1,5 +1,7 @@
 #include "tests/support/process.h"
 
+#include <fstream>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -146,6 +148,15 @@ RunResult Run(const std::vector<std::string>& argv) {
   waitpid(pid, &status, 0);
   result.exit_code = ExitCode(status);
   return result;
+}
+
+long RssKib(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
 }
 
 }  // namespace gather::testing

@@ -50,6 +50,9 @@ struct RunResult {
 // Runs argv to completion, capturing stdout and stderr.
 RunResult Run(const std::vector<std::string>& argv);
 
+// Resident memory of a running process in KiB (VmRSS), or -1.
+long RssKib(pid_t pid);
+
 }  // namespace gather::testing
 
 #endif  // GATHER_TESTS_SUPPORT_PROCESS_H_
