@@ -16,9 +16,21 @@ int main(int argc, char** argv) {
       "Exit codes: 0 every job OK or MISSING; 1 some jobs failed (results still written);\n"
       "2 usage or request error; 3 server unreachable or the RPC failed."};
   app.require_subcommand(1);
-  std::string server = DefaultServer();
-  app.add_option("--server", server, "gatherd address HOST:PORT (env GATHER_SERVER)")
+  app.fallthrough();  // the connection flags below may also follow the command's name
+  ConnectionOptions connection;
+  connection.server = DefaultServer();
+  app.add_option("--server", connection.server, "gatherd address HOST:PORT (env GATHER_SERVER)")
       ->capture_default_str();
+  app.add_flag("--tls", connection.tls, "connect with TLS, trusting the system's CAs");
+  app.add_option("--ca_file,--ca-file", connection.ca_file,
+                 "PEM CA bundle that signed gatherd's certificate (turns TLS on)");
+  app.add_option("--cert", connection.cert, "PEM client certificate for mTLS (with --key)");
+  app.add_option("--key", connection.key, "PEM private key of --cert");
+  app.add_option("--server-name,--server_name", connection.server_name,
+                 "name to expect in gatherd's certificate (default: the --server host)");
+  app.add_option("--token_file,--token-file", connection.token_file,
+                 "file whose first line is the bearer token for gatherd (env GATHER_TOKEN_FILE,\n"
+                 "or the token itself in GATHER_TOKEN); never printed");
 
   // ---- rank ----
   RankOptions rank;
@@ -46,6 +58,8 @@ int main(int argc, char** argv) {
   rank_cmd->add_option("--burst", rank.burst, "requests allowed at once after a pause (default 10% of --rate)");
   rank_cmd->add_option("--max-attempts", rank.max_attempts, "transfers per job incl. retries (server default 3; 1 = no retries)");
   rank_cmd->add_option("--header", rank.headers, "request header 'Name: value' (repeatable; never printed)");
+  rank_cmd->add_option("--credential", rank.credential,
+                       "credential profile held by gatherd: its headers (API tokens) go with every request");
   rank_cmd->add_flag("--json", rank.json, "print JSON lines (rank, id, score, url) instead of a table");
   rank_cmd->add_flag("--quiet", rank.quiet, "no summary of statuses and failures on stderr");
 
@@ -66,6 +80,7 @@ int main(int argc, char** argv) {
   netdata_cmd->add_option("--rate", netdata.rate, "requests per second to the agent (0 = no limit)");
   netdata_cmd->add_option("--max-attempts", netdata.max_attempts, "transfers per chart incl. retries (server default 3)");
   netdata_cmd->add_option("--header", netdata.headers, "request header 'Name: value' (repeatable; never printed)");
+  netdata_cmd->add_option("--credential", netdata.credential, "credential profile held by gatherd (see rank)");
   netdata_cmd->add_flag("--json", netdata.json, "print JSON lines instead of a table");
 
   // ---- lookup ----
@@ -86,6 +101,9 @@ int main(int argc, char** argv) {
   lookup_cmd->add_option("--field", lookup.fields, "NAME=/json/pointer to extract (repeatable; columns in this order)");
   lookup_cmd->add_option("--require", lookup.required, "JSON pointer that must be present, else the key is MISSING (repeatable)");
   lookup_cmd->add_option("--header", lookup.headers, "request header 'Name: value' (repeatable; never printed)");
+  lookup_cmd->add_option("--credential", lookup.credential,
+                         "credential profile held by gatherd, e.g. places-api: its headers (API tokens)\n"
+                         "go with every request, so this run need not carry the secret");
   lookup_cmd->add_option("--method", lookup.method, "GET (default) or HEAD");
   lookup_cmd->add_option("--concurrency", lookup.concurrency, "transfers in flight for this run (server default 50)");
   lookup_cmd->add_option("--timeout", lookup.timeout_seconds, "per-key timeout in seconds, queue time excluded (server default 10)");
@@ -127,20 +145,21 @@ int main(int argc, char** argv) {
     int code = app.exit(error);
     return code == 0 ? 0 : kExitUsage;
   }
+  ApplyConnectionEnvironment(connection);
   if (rank_cmd->parsed()) {
-    rank.server = server;
+    rank.connection = connection;
     return RunRank(rank);
   }
   if (netdata_cmd->parsed()) {
-    netdata.server = server;
+    netdata.connection = connection;
     return RunNetdata(netdata);
   }
   if (lookup_cmd->parsed()) {
-    lookup.server = server;
+    lookup.connection = connection;
     return RunLookup(lookup);
   }
   if (health_cmd->parsed()) {
-    health.server = server;
+    health.connection = connection;
     return RunHealth(health);
   }
   return kExitUsage;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -17,6 +18,10 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
+#include "service/auth/authenticator.h"
 #include "service/config/config.h"
 #include "service/fetch/curl_engine.h"
 #include "service/rpc/gather_service.h"
@@ -58,6 +63,20 @@ ABSL_FLAG(double, coalesce_window, 1,
           "seconds an answer is also given to identical requests made after it arrived "
           "(0: only requests made while it was fetched)");
 ABSL_FLAG(std::string, ca_file, "", "extra CA bundle (PEM) for TLS upstreams");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain for the gRPC port (with --tls_key); re-read when the file "
+          "changes. Without it gatherd serves plaintext (loopback development only)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: the Gather service then requires a client certificate signed by it "
+          "(mTLS); health and reflection stay open to probes without one");
+ABSL_FLAG(std::string, token_file, "",
+          "bearer tokens, one 'NAME TOKEN [PROFILES]' per line: calls must carry "
+          "'authorization: Bearer TOKEN'; re-read when the file changes (GATHERD_TOKEN in the "
+          "environment adds one more)");
+ABSL_FLAG(std::string, credentials_file, "",
+          "credential profiles (JSON: name -> {hosts, headers}) callers can name instead of "
+          "sending secrets; re-read when the file changes");
 ABSL_FLAG(double, shutdown_grace, 5, "seconds in-flight RPCs get to finish after SIGTERM");
 
 namespace {
@@ -70,6 +89,26 @@ void RaiseFileLimit() {
   }
 }
 
+// TLS on the gRPC port when --tls_cert is given (files re-read when they change, so certificates
+// rotate without a restart), with client certificates requested and verified for mTLS.
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const gather::config::Config& config) {
+  if (config.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  constexpr unsigned int kRefreshSeconds = 60;
+  auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      config.tls_key, config.tls_cert, config.tls_client_ca, kRefreshSeconds);
+  grpc::experimental::TlsServerCredentialsOptions options(provider);
+  options.watch_identity_key_cert_pairs();
+  if (!config.tls_client_ca.empty()) {
+    options.watch_root_certs();
+    // Requested and verified when presented, but not required by the handshake: the Gather
+    // service refuses calls without one (Authenticator), health and reflection do not.
+    options.set_cert_request_type(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  } else {
+    options.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,6 +117,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reload token and profile files now
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // with CURLOPT_NOSIGNAL libcurl no longer ignores it for us
   RaiseFileLimit();
@@ -107,6 +147,12 @@ int main(int argc, char** argv) {
   flags.max_keys_per_message = absl::GetFlag(FLAGS_max_keys_per_message);
   flags.max_url_length = absl::GetFlag(FLAGS_max_url_length);
   flags.ca_file = absl::GetFlag(FLAGS_ca_file);
+  flags.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  flags.tls_key = absl::GetFlag(FLAGS_tls_key);
+  flags.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  flags.token_file = absl::GetFlag(FLAGS_token_file);
+  flags.credentials_file = absl::GetFlag(FLAGS_credentials_file);
+  if (const char* token = std::getenv("GATHERD_TOKEN"); token != nullptr) flags.env_token = token;
   flags.host_rate = absl::GetFlag(FLAGS_host_rate);
   flags.default_attempts = absl::GetFlag(FLAGS_default_attempts);
   flags.max_attempts = absl::GetFlag(FLAGS_max_attempts);
@@ -139,7 +185,24 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  std::unique_ptr<gather::auth::Authenticator> authenticator;
+  if (!config->token_file.empty() || !config->env_token.empty() ||
+      !config->credentials_file.empty() || !config->tls_client_ca.empty()) {
+    gather::auth::AuthOptions auth_options;
+    auth_options.token_file = config->token_file;
+    auth_options.env_token = config->env_token;
+    auth_options.credentials_file = config->credentials_file;
+    auth_options.require_client_cert = !config->tls_client_ca.empty();
+    auto created = gather::auth::Authenticator::Create(std::move(auth_options));
+    if (!created.ok()) {
+      std::cerr << "gatherd: " << created.status().message() << "\n";
+      return 2;
+    }
+    authenticator = *std::move(created);
+  }
+
   gather::rpc::ServiceState state;
+  state.auth = authenticator.get();
   state.engine = engine->get();
   state.limits = config->limits;
   state.follow_redirects = config->follow_redirects;
@@ -151,7 +214,7 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config->listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config->listen, ServerCredentials(*config), &port);
   builder.RegisterService(&service);
   // Key messages are batches (CLI: <= 1 MiB); leave room for a few very long keys.
   builder.SetMaxReceiveMessageSize(16 << 20);
@@ -169,8 +232,30 @@ int main(int argc, char** argv) {
   std::string host = config->listen.substr(0, config->listen.rfind(':'));
   std::cout << "gatherd listening on " << host << ":" << port << std::endl;
 
+  if (config->tls_cert.empty()) {
+    std::cerr << "gatherd: warning: serving plaintext gRPC (no --tls_cert)"
+              << (config->token_file.empty() && config->env_token.empty()
+                      ? ""
+                      : "; bearer tokens cross the network unencrypted")
+              << ": use it only on loopback or behind a proxy or mesh that encrypts\n";
+  }
+  if (authenticator == nullptr) {
+    std::cerr << "gatherd: warning: no --token_file or --tls_client_ca: every caller is served\n";
+  }
+
+  // Wait for SIGTERM/SIGINT; meanwhile pick up changed token and profile files (each second, and
+  // at once on SIGHUP).
   int received = 0;
-  sigwait(&signals, &received);
+  while (true) {
+    timespec tick{1, 0};
+    received = sigtimedwait(&signals, nullptr, &tick);
+    if (received == SIGTERM || received == SIGINT) break;
+    if (authenticator != nullptr) {
+      for (const std::string& line : authenticator->Refresh()) {
+        std::cerr << "gatherd: " << line << "\n";
+      }
+    }
+  }
   std::cerr << "gatherd: signal " << received << ", draining\n";
   state.shutting_down = true;
   if (auto* health = server->GetHealthCheckService()) health->Shutdown();

@@ -1,10 +1,13 @@
 #include "client/commands/common.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <iostream>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "service/rpc/job_status_name.h"
 
@@ -15,10 +18,110 @@ std::string DefaultServer() {
   return env != nullptr && env[0] != '\0' ? std::string(env) : std::string(kDefaultServer);
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server) {
+namespace {
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (text.str().size() > (1u << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is over 1 MiB"));
+  }
+  return std::move(text).str();
+}
+
+bool IsLoopbackTarget(absl::string_view server) {
+  absl::string_view host = server.substr(0, server.rfind(':'));
+  return absl::StartsWith(host, "127.") || host == "localhost" || host == "[::1]" ||
+         absl::StartsWith(host, "unix:");
+}
+
+}  // namespace
+
+void ApplyConnectionEnvironment(ConnectionOptions& options) {
+  if (const char* file = std::getenv("GATHER_TOKEN_FILE"); file != nullptr && file[0] != '\0') {
+    if (options.token_file.empty()) options.token_file = file;
+  }
+  if (const char* token = std::getenv("GATHER_TOKEN"); token != nullptr && token[0] != '\0') {
+    if (options.token.empty()) options.token = token;
+  }
+}
+
+absl::StatusOr<Connection> Connect(const ConnectionOptions& options) {
+  Connection connection;
+  connection.server = options.server;
+  if (options.server.empty()) return absl::InvalidArgumentError("--server: empty address");
+  if (!options.token_file.empty()) {
+    auto text = ReadSmallFile("--token_file", options.token_file);
+    if (!text.ok()) return text.status();
+    absl::string_view first = *text;
+    first = first.substr(0, first.find('\n'));
+    connection.token = std::string(absl::StripAsciiWhitespace(first));
+    if (connection.token.empty()) {
+      return absl::InvalidArgumentError("--token_file: the first line holds no token");
+    }
+  } else {
+    connection.token = std::string(absl::StripAsciiWhitespace(options.token));
+  }
+  for (char c : connection.token) {
+    if (c < 0x21 || c > 0x7e) {
+      return absl::InvalidArgumentError(
+          "the bearer token has a character not allowed in gRPC metadata (spaces, control or "
+          "non-ASCII bytes)");
+    }
+  }
+
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
+  bool tls = options.tls || !options.ca_file.empty() || !options.cert.empty() ||
+             !options.key.empty();
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (tls) {
+    if (options.cert.empty() != options.key.empty()) {
+      return absl::InvalidArgumentError("--cert and --key go together (mTLS)");
+    }
+    grpc::SslCredentialsOptions ssl;
+    if (!options.ca_file.empty()) {
+      auto ca = ReadSmallFile("--ca_file", options.ca_file);
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *std::move(ca);
+    }
+    if (!options.cert.empty()) {
+      auto cert = ReadSmallFile("--cert", options.cert);
+      if (!cert.ok()) return cert.status();
+      auto key = ReadSmallFile("--key", options.key);
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *std::move(cert);
+      ssl.pem_private_key = *std::move(key);
+    }
+    credentials = grpc::SslCredentials(ssl);
+    if (!options.server_name.empty()) {
+      args.SetSslTargetNameOverride(options.server_name);
+    }
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+    if (!connection.token.empty() && !IsLoopbackTarget(options.server)) {
+      std::cerr << "gather: warning: sending the bearer token to " << options.server
+                << " without TLS (give --ca_file or --tls)\n";
+    }
+  }
+  connection.channel = grpc::CreateCustomChannel(options.server, credentials, args);
+  return connection;
+}
+
+void Connection::Prepare(grpc::ClientContext& context) const {
+  if (!token.empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+}
+
+std::optional<Connection> ConnectOrReport(const ConnectionOptions& options, int* exit_code) {
+  auto connection = Connect(options);
+  if (!connection.ok()) {
+    std::cerr << "gather: " << connection.status().message() << "\n";
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  return *std::move(connection);
 }
 
 absl::StatusOr<v1::Header> ParseHeaderFlag(absl::string_view text) {
@@ -42,6 +145,13 @@ int ReportRpcError(const grpc::Status& status, const std::string& server) {
   switch (status.error_code()) {
     case grpc::StatusCode::INVALID_ARGUMENT:
       std::cerr << "gather: invalid request: " << status.error_message() << "\n";
+      return kExitUsage;
+    case grpc::StatusCode::UNAUTHENTICATED:
+      std::cerr << "gather: gatherd refused the call's credentials: " << status.error_message()
+                << " (see --token_file, --cert/--key)\n";
+      return kExitUsage;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      std::cerr << "gather: gatherd denied the call: " << status.error_message() << "\n";
       return kExitUsage;
     case grpc::StatusCode::UNAVAILABLE:
       std::cerr << "gather: cannot reach gatherd at " << server << " or it failed: "

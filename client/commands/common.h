@@ -3,6 +3,7 @@
 #define GATHER_CLIENT_COMMANDS_COMMON_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -26,7 +27,36 @@ inline constexpr absl::string_view kDefaultServer = "127.0.0.1:50051";
 // GATHER_SERVER from the environment, or the default.
 std::string DefaultServer();
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server);
+// How to reach gatherd: the address, TLS (server CA, client certificate for mTLS), and a bearer
+// token. TLS is on when any of tls, ca_file, cert or key is set.
+struct ConnectionOptions {
+  std::string server;
+  bool tls = false;              // TLS with the system's root CAs
+  std::string ca_file;           // PEM CA bundle that signed gatherd's certificate
+  std::string cert;              // PEM client certificate (mTLS), with `key`
+  std::string key;
+  std::string server_name;       // name expected in gatherd's certificate (default: the host)
+  std::string token_file;        // file whose first line is the bearer token (env GATHER_TOKEN_FILE)
+  std::string token;             // the token itself (env GATHER_TOKEN); token_file wins
+};
+
+// An open channel and what every call adds to its metadata.
+struct Connection {
+  std::string server;
+  std::shared_ptr<grpc::Channel> channel;
+  std::string token;  // "" : no bearer token
+
+  // Adds "authorization: Bearer <token>" to a call's metadata when there is a token.
+  void Prepare(grpc::ClientContext& context) const;
+};
+
+// Reads the certificate, key and token files. INVALID_ARGUMENT names the flag at fault (and
+// never shows a token or key).
+absl::StatusOr<Connection> Connect(const ConnectionOptions& options);
+
+// The TLS and token flags shared by every command (--ca_file, --cert, ...), filled from the
+// environment where it has them.
+void ApplyConnectionEnvironment(ConnectionOptions& options);
 
 // Parses "Name: value" into a Header. The value is never echoed in errors.
 absl::StatusOr<v1::Header> ParseHeaderFlag(absl::string_view text);
@@ -39,6 +69,9 @@ bool IsSuccess(v1::JobStatus status);
 
 // Maps a failed RPC to an exit code and prints why on stderr.
 int ReportRpcError(const grpc::Status& status, const std::string& server);
+
+// Connect() for a command: prints why it failed on stderr and sets `exit_code` (kExitUsage).
+std::optional<Connection> ConnectOrReport(const ConnectionOptions& options, int* exit_code);
 
 }  // namespace gather::client
 

@@ -4,10 +4,12 @@
 
 #include <string>
 
+#include "client/commands/common.h"
+
 namespace gather::client {
 
 struct HealthOptions {
-  std::string server;
+  ConnectionOptions connection;
   std::string service;  // "" = the whole server
   double timeout_seconds = 5;
 };

@@ -120,6 +120,7 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
     if (!header.ok()) return header.status();
     *spec.add_headers() = *std::move(header);
   }
+  spec.set_credential(options.credential);
   if (options.timeout_seconds < 0) return absl::InvalidArgumentError("--timeout must be >= 0");
   if (options.deadline_seconds < 0) return absl::InvalidArgumentError("--deadline must be >= 0");
   spec.mutable_policy()->set_concurrency(options.concurrency);
@@ -193,6 +194,9 @@ int RunLookup(const LookupOptions& options) {
     std::cerr << "gather lookup: " << outputs.status().message() << "\n";
     return kExitUsage;
   }
+  int connect_exit = kExitOk;
+  std::optional<Connection> connection = ConnectOrReport(options.connection, &connect_exit);
+  if (!connection) return connect_exit;
   if (options.keys_per_message == 0) {
     std::cerr << "gather lookup: --keys-per-message must be positive\n";
     return kExitUsage;
@@ -249,9 +253,9 @@ int RunLookup(const LookupOptions& options) {
   Progress progress(show_progress, terminal, total, done.count(), start);
 
   // ---- the call ----
-  auto channel = MakeChannel(options.server);
-  auto stub = v1::Gather::NewStub(channel);
+  auto stub = v1::Gather::NewStub(connection->channel);
   grpc::ClientContext context;
+  connection->Prepare(context);
   if (options.deadline_seconds > 0) {
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::milliseconds(
@@ -378,7 +382,7 @@ int RunLookup(const LookupOptions& options) {
 
   if (!status.ok() && rows == 0) {
     // Nothing was fetched (refused request, server unreachable): leave no output behind.
-    int code = ReportRpcError(status, options.server);
+    int code = ReportRpcError(status, options.connection.server);
     if (code != kExitUsage && outputs->out != "-") {
       std::cerr << "gather lookup: no rows were written; rerun the same command"
                 << (options.resume ? "" : " (add --resume if earlier runs wrote rows)") << "\n";
@@ -424,7 +428,7 @@ int RunLookup(const LookupOptions& options) {
   if (!all_rows) {
     uint64_t missing = expected > rows ? expected - rows : 0;
     if (!status.ok()) {
-      ReportRpcError(status, options.server);
+      ReportRpcError(status, options.connection.server);
     } else if (cancelled > 0) {
       std::cerr << "gather lookup: the server cancelled " << cancelled
                 << " keys (shutting down)\n";

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "client/commands/common.h"
 #include "absl/status/statusor.h"
 #include "client/lookup/row_format.h"
 #include "gather/v1/gather.pb.h"
@@ -14,13 +15,14 @@
 namespace gather::client {
 
 struct LookupOptions {
-  std::string server;
+  ConnectionOptions connection;
   std::string url_template;
   std::string keys = "-";
   std::string key_column;            // empty: one key per line
   std::vector<std::string> fields;   // "NAME=/pointer"
   std::vector<std::string> required; // "/pointer"
   std::vector<std::string> headers;  // "Name: value"
+  std::string credential;            // a credential profile held by gatherd
   std::string method;
   uint32_t concurrency = 0;
   double timeout_seconds = 0;

@@ -94,6 +94,7 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& opti
     if (!header.ok()) return header.status();
     *request.add_headers() = *header;
   }
+  request.set_credential(options.credential);
   v1::FetchPolicy* policy = request.mutable_policy();
   policy->set_concurrency(options.concurrency);
   policy->set_timeout_seconds(options.timeout_seconds);
@@ -111,8 +112,12 @@ int RunRank(const RankOptions& options) {
     std::cerr << "gather: " << request.status().message() << "\n";
     return kExitUsage;
   }
-  auto stub = v1::Gather::NewStub(MakeChannel(options.server));
+  int exit_code = kExitOk;
+  std::optional<Connection> connection = ConnectOrReport(options.connection, &exit_code);
+  if (!connection) return exit_code;
+  auto stub = v1::Gather::NewStub(connection->channel);
   grpc::ClientContext context;
+  connection->Prepare(context);
   if (options.deadline_seconds > 0) {
     context.set_deadline(std::chrono::system_clock::now() +
                          std::chrono::milliseconds(static_cast<int64_t>(options.deadline_seconds * 1000)));
@@ -130,7 +135,7 @@ int RunRank(const RankOptions& options) {
     }
   }
   grpc::Status status = reader->Finish();
-  if (!status.ok()) return ReportRpcError(status, options.server);
+  if (!status.ok()) return ReportRpcError(status, options.connection.server);
   if (!summary) {
     std::cerr << "gather: the stream ended without a summary\n";
     return kExitRpcFailed;
@@ -182,7 +187,7 @@ absl::StatusOr<RankOptions> NetdataRankOptions(const NetdataOptions& options) {
   if (base.empty()) return absl::InvalidArgumentError("--dashboard is required");
   if (options.points <= 0) return absl::InvalidArgumentError("--points must be positive");
   RankOptions rank;
-  rank.server = options.server;
+  rank.connection = options.connection;
   rank.index_url = base + "/api/v1/charts";
   rank.keys_pointer = "/charts";
   rank.url_template = absl::StrCat(base, "/api/v1/data?chart={key}&points=", options.points,
@@ -198,6 +203,7 @@ absl::StatusOr<RankOptions> NetdataRankOptions(const NetdataOptions& options) {
   rank.rate = options.rate;
   rank.max_attempts = options.max_attempts;
   rank.headers = options.headers;
+  rank.credential = options.credential;
   rank.json = options.json;
   rank.id_column = "chart";
   rank.link = [base](const std::string& chart) {

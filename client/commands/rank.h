@@ -7,13 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "client/commands/common.h"
 #include "absl/status/statusor.h"
 #include "gather/v1/gather.pb.h"
 
 namespace gather::client {
 
 struct RankOptions {
-  std::string server;
+  ConnectionOptions connection;
   // Jobs: URLs (argument list and/or a file of "URL" or "ID URL" lines), or discovery.
   std::vector<std::string> urls;
   std::string urls_file;
@@ -36,6 +37,7 @@ struct RankOptions {
   uint32_t burst = 0;
   uint32_t max_attempts = 0;    // 0: the server's default
   std::vector<std::string> headers;
+  std::string credential;  // a credential profile held by gatherd
   // Output.
   bool json = false;
   bool quiet = false;           // no failure summary on stderr
@@ -52,7 +54,7 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& opti
 int RunRank(const RankOptions& options);
 
 struct NetdataOptions {
-  std::string server;
+  ConnectionOptions connection;
   std::string dashboard;  // e.g. http://127.0.0.1:19999
   uint32_t top = 20;
   int points = 5;
@@ -64,6 +66,7 @@ struct NetdataOptions {
   double rate = 0;
   uint32_t max_attempts = 0;
   std::vector<std::string> headers;
+  std::string credential;  // a credential profile held by gatherd
   bool json = false;
 };
 

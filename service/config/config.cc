@@ -1,5 +1,7 @@
 #include "service/config/config.h"
 
+#include <unistd.h>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
@@ -89,6 +91,28 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   config.max_per_host = flags.max_per_host;
   config.follow_redirects = flags.follow_redirects;
   config.ca_file = flags.ca_file;
+  if (!flags.ca_file.empty() && access(flags.ca_file.c_str(), R_OK) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--ca_file: cannot read ", flags.ca_file));
+  }
+  if (flags.tls_cert.empty() != flags.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  if (!flags.tls_client_ca.empty() && flags.tls_cert.empty()) {
+    return absl::InvalidArgumentError("--tls_client_ca (mTLS) needs --tls_cert and --tls_key");
+  }
+  for (auto [name, path] : {std::pair<absl::string_view, const std::string&>{"tls_cert", flags.tls_cert},
+                            {"tls_key", flags.tls_key},
+                            {"tls_client_ca", flags.tls_client_ca}}) {
+    if (!path.empty() && access(path.c_str(), R_OK) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, ": cannot read ", path));
+    }
+  }
+  config.tls_cert = flags.tls_cert;
+  config.tls_key = flags.tls_key;
+  config.tls_client_ca = flags.tls_client_ca;
+  config.token_file = flags.token_file;
+  config.env_token = flags.env_token;
+  config.credentials_file = flags.credentials_file;
   config.limits.max_rpc_concurrency = flags.max_rpc_concurrency;
   config.limits.default_concurrency = std::min(config.limits.default_concurrency, flags.max_rpc_concurrency);
   config.limits.default_timeout = absl::Seconds(flags.default_timeout_seconds);

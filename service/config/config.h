@@ -52,6 +52,12 @@ struct Flags {
   uint64_t max_keys_per_message = 10'000;
   uint64_t max_url_length = 8192;
   std::string ca_file;
+  std::string tls_cert;        // PEM certificate chain of the gRPC port; "" : plaintext
+  std::string tls_key;         // its private key
+  std::string tls_client_ca;   // CA bundle for client certificates; "" : no mTLS
+  std::string token_file;      // bearer tokens (auth::TokenSet::Parse format); "" : none
+  std::string env_token;       // GATHERD_TOKEN
+  std::string credentials_file;  // credential profiles (JSON); "" : none
   std::string host_rate;          // PATTERN=RATE[:BURST],...
   int default_attempts = 3;
   int max_attempts = 10;
@@ -69,6 +75,12 @@ struct Config {
   int max_per_host = 1000;
   int follow_redirects = 0;
   std::string ca_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  std::string token_file;
+  std::string env_token;
+  std::string credentials_file;
   std::vector<policy::Cidr> egress_allow;
   std::vector<policy::Cidr> egress_deny;
   policy::HostPatterns egress_allow_hosts;

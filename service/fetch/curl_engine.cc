@@ -700,7 +700,7 @@ CURLMcode CurlEngine::Loop::Launch(Transfer* transfer, CURL* easy, long timeout_
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
                    static_cast<curl_off_t>(transfer->request.max_body_bytes));
   if (transfer->request.head) curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  if (options_.follow_redirects > 0) {
+  if (options_.follow_redirects > 0 && !transfer->request.no_redirects) {
     curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(options_.follow_redirects));
   }
@@ -969,8 +969,8 @@ void CurlEngine::Loop::Complete(Transfer* transfer, FetchResult& result) {
 
 bool CurlEngine::Loop::Coalesce(std::unique_ptr<Transfer>& transfer, absl::Time now) {
   const FetchRequest& request = transfer->request;
-  std::string key = absl::StrCat(request.head ? "HEAD " : "GET ", request.max_body_bytes, " ",
-                                 request.url, "\n",
+  std::string key = absl::StrCat(request.head ? "HEAD " : "GET ", request.max_body_bytes,
+                                 request.no_redirects ? " N " : " ", request.url, "\n",
                                  request.headers ? request.headers->signature() : "");
   // A recent answer to the same request.
   while (!recent_order_.empty() && recent_order_.front().first <= now) {

@@ -53,6 +53,9 @@ struct FetchRequest {
   // Identical requests (method, URL, headers, body cap) with this set may share one fetch: while
   // one is queued or in flight, and for the engine's coalescing window after it answered.
   bool coalesce = false;
+  // Never follow redirects for this job, whatever the engine's setting (a 3xx ends it with
+  // kRedirectError): set when its headers hold secrets meant for one host only.
+  bool no_redirects = false;
 };
 
 // How a transfer ended, before any content is looked at.

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/extract/fields.h"
+#include "service/rpc/call_auth.h"
 #include "service/rpc/request_common.h"
 #include "service/rpc/status_convert.h"
 #include "simdjson.h"
@@ -32,6 +33,13 @@ BatchLookupReactor::BatchLookupReactor(ServiceState* state, grpc::CallbackServer
     : state_(state), context_(context), start_(absl::Now()) {
   filling_.mutable_results();
   sending_.mutable_results();
+  if (auto caller = AuthenticateCall(state_->auth, *context_); !caller.ok()) {
+    finished_ = true;
+    Finish(ToGrpcStatus(caller.status()));
+    return;
+  } else {
+    caller_ = *std::move(caller);
+  }
   if (!state_->TryAdmit()) {
     finished_ = true;
     Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -95,7 +103,16 @@ void BatchLookupReactor::HandleSpec() {
     FailLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "spec: the first message must carry a LookupSpec"));
     action = NextLocked();
-  } else if (auto plan = BuildLookupPlan(request_.spec(), state_->limits); !plan.ok()) {
+  } else if (auto credential = ResolveCredential(
+                 request_.spec().credential(), "spec.credential", caller_,
+                 state_->auth != nullptr ? state_->auth->profiles() : nullptr);
+             !credential.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    reading_ = false;
+    FailLocked(ToGrpcStatus(credential.status()));
+    action = NextLocked();
+  } else if (auto plan = BuildLookupPlan(request_.spec(), state_->limits, credential->get());
+             !plan.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     reading_ = false;
     FailLocked(ToGrpcStatus(plan.status()));

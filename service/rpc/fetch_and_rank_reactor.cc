@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/extract/score.h"
+#include "service/rpc/call_auth.h"
 #include "service/rpc/status_convert.h"
 #include "simdjson.h"
 
@@ -23,6 +24,11 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
                                          grpc::CallbackServerContext* context,
                                          const v1::FetchAndRankRequest* request)
     : state_(state), context_(context), start_(absl::Now()) {
+  auto caller = AuthenticateCall(state_->auth, *context_);
+  if (!caller.ok()) {
+    Finish(ToGrpcStatus(caller.status()));
+    return;
+  }
   if (!state_->TryAdmit()) {
     Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                         state_->shutting_down ? "the server is shutting down"
@@ -30,7 +36,14 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
     return;
   }
   admitted_ = true;
-  auto plan = BuildRankPlan(*request, state_->limits);
+  auto credential =
+      ResolveCredential(request->credential(), "credential", *caller,
+                        state_->auth != nullptr ? state_->auth->profiles() : nullptr);
+  if (!credential.ok()) {
+    Finish(ToGrpcStatus(credential.status()));
+    return;
+  }
+  auto plan = BuildRankPlan(*request, state_->limits, credential->get());
   if (!plan.ok()) {
     Finish(ToGrpcStatus(plan.status()));
     return;

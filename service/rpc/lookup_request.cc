@@ -10,7 +10,8 @@
 namespace gather::rpc {
 
 absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
-                                           const config::Limits& limits) {
+                                           const config::Limits& limits,
+                                           const auth::CredentialProfile* credential) {
   LookupPlan plan;
   if (spec.url_template().size() > limits.max_url_length) {
     return FieldError("spec.url_template",
@@ -34,13 +35,21 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
       !status.ok()) {
     return status;
   }
-  if (spec.headers_size() > 0) {
-    HeaderList headers;
-    for (const v1::Header& header : spec.headers()) {
-      headers.emplace_back(header.name(), header.value());
-    }
-    plan.headers = std::make_shared<fetch::HeaderSet>(headers);
+  HeaderList headers;
+  for (const v1::Header& header : spec.headers()) {
+    headers.emplace_back(header.name(), header.value());
   }
+  if (credential != nullptr) {
+    if (absl::Status status = CheckCredentialHost(*credential, "spec.url_template", plan.host);
+        !status.ok()) {
+      return status;
+    }
+    if (absl::Status status = AddCredentialHeaders(*credential, "spec.headers", headers);
+        !status.ok()) {
+      return status;
+    }
+  }
+  if (!headers.empty()) plan.headers = std::make_shared<fetch::HeaderSet>(headers);
 
   if (static_cast<size_t>(spec.fields_size()) > limits.max_fields) {
     return FieldError("spec.fields", absl::StrCat("more than ", limits.max_fields, " fields"));
@@ -78,6 +87,7 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
   auto policy = ResolvePolicy(spec.policy(), "spec.policy", limits);
   if (!policy.ok()) return policy.status();
   plan.policy = *std::move(policy);
+  plan.policy.no_redirects = credential != nullptr;
   return plan;
 }
 

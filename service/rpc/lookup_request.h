@@ -37,8 +37,10 @@ struct LookupPlan {
   bool parses_body() const { return !fields.empty() || !required.empty(); }
 };
 
+// `credential`: the profile named by spec.credential (ResolveCredential), or null.
 absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
-                                           const config::Limits& limits);
+                                           const config::Limits& limits,
+                                           const auth::CredentialProfile* credential = nullptr);
 
 // Checks the size of one key message; `index` is the message's position among key messages, for
 // the error text.

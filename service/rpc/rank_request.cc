@@ -35,12 +35,14 @@ absl::StatusOr<extract::Reducer> ToReducer(v1::Reducer reducer, absl::string_vie
 }  // namespace
 
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
-                                       const config::Limits& limits) {
+                                       const config::Limits& limits,
+                                       const auth::CredentialProfile* credential) {
   RankPlan plan;
   // ---- policy ----
   auto policy = ResolvePolicy(request.policy(), "policy", limits);
   if (!policy.ok()) return policy.status();
   plan.policy = *std::move(policy);
+  plan.policy.no_redirects = credential != nullptr;
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");
@@ -67,6 +69,12 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   for (const v1::Header& header : request.headers()) {
     plan.common_headers.emplace_back(header.name(), header.value());
   }
+  if (credential != nullptr) {
+    if (absl::Status status = AddCredentialHeaders(*credential, "headers", plan.common_headers);
+        !status.ok()) {
+      return status;
+    }
+  }
   if (!plan.common_headers.empty()) {
     plan.common_header_set = std::make_shared<fetch::HeaderSet>(plan.common_headers);
   }
@@ -87,11 +95,25 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
       return status;
     }
     plan.index_url = discovery.index_url();
+    if (credential != nullptr) {
+      if (absl::Status status = CheckCredentialHost(*credential, "discovery.index_url",
+                                                    extract::HostOf(discovery.index_url()));
+          !status.ok()) {
+        return status;
+      }
+    }
     auto keys = extract::ParseJsonPointer(discovery.keys_pointer());
     if (!keys.ok()) return FieldError("discovery.keys_pointer", keys.status().message());
     plan.keys_pointer = *std::move(keys);
     auto tmpl = extract::UrlTemplate::Parse(discovery.url_template());
     if (!tmpl.ok()) return FieldError("discovery.url_template", tmpl.status().message());
+    if (credential != nullptr) {
+      if (absl::Status status = CheckCredentialHost(*credential, "discovery.url_template",
+                                                    extract::HostOf(tmpl->Expand("k")));
+          !status.ok()) {
+        return status;
+      }
+    }
     plan.url_template = *std::move(tmpl);
     plan.max_keys = discovery.max_keys() == 0 ? limits.max_jobs
                                               : std::min<uint64_t>(discovery.max_keys(), limits.max_jobs);
@@ -109,6 +131,13 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
         !status.ok()) {
       return status;
     }
+    if (credential != nullptr) {
+      if (absl::Status status = CheckCredentialHost(*credential, absl::StrCat(field, ".url"),
+                                                    extract::HostOf(job.url()));
+          !status.ok()) {
+        return status;
+      }
+    }
     RankJob rank_job;
     rank_job.id = job.id().empty() ? job.url() : job.id();
     rank_job.url = job.url();
@@ -117,8 +146,19 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
           !status.ok()) {
         return status;
       }
+      HeaderList own;
+      for (const v1::Header& header : job.headers()) own.emplace_back(header.name(), header.value());
+      if (credential != nullptr) {
+        // Refuses a job header named like one of the profile's (the copy is then dropped).
+        HeaderList checked = own;
+        if (absl::Status status =
+                AddCredentialHeaders(*credential, absl::StrCat(field, ".headers"), checked);
+            !status.ok()) {
+          return status;
+        }
+      }
       HeaderList merged = plan.common_headers;
-      for (const v1::Header& header : job.headers()) merged.emplace_back(header.name(), header.value());
+      merged.insert(merged.end(), own.begin(), own.end());
       rank_job.headers = std::make_shared<fetch::HeaderSet>(merged);
     } else {
       rank_job.headers = plan.common_header_set;

@@ -47,8 +47,10 @@ struct RankPlan {
   ResolvedPolicy policy;
 };
 
+// `credential`: the profile named by request.credential (ResolveCredential), or null.
 absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
-                                       const config::Limits& limits);
+                                       const config::Limits& limits,
+                                       const auth::CredentialProfile* credential = nullptr);
 
 }  // namespace gather::rpc
 

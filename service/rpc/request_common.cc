@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace gather::rpc {
@@ -119,6 +121,47 @@ void ApplyPolicy(const ResolvedPolicy& policy, fetch::FetchRequest& request) {
   request.max_body_bytes = policy.max_body_bytes;
   request.max_attempts = policy.max_attempts;
   request.coalesce = policy.coalesce;
+  request.no_redirects = policy.no_redirects;
+}
+
+absl::StatusOr<std::shared_ptr<const auth::CredentialProfile>> ResolveCredential(
+    absl::string_view name, absl::string_view field, const auth::Caller& caller,
+    const std::shared_ptr<const auth::CredentialProfiles>& profiles) {
+  if (name.empty()) return std::shared_ptr<const auth::CredentialProfile>();
+  const auth::CredentialProfile* profile =
+      profiles == nullptr ? nullptr : profiles->Find(name);
+  if (profile == nullptr) {
+    return FieldError(field, absl::StrCat("no credential profile named \"",
+                                          absl::CHexEscape(name.substr(0, 128)), "\""));
+  }
+  if (!caller.MayUse(name)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        field, ": caller \"", caller.name, "\" may not use credential \"", name, "\""));
+  }
+  return std::shared_ptr<const auth::CredentialProfile>(profiles, profile);
+}
+
+absl::Status AddCredentialHeaders(const auth::CredentialProfile& profile,
+                                  absl::string_view headers_field, HeaderList& headers) {
+  for (size_t i = 0; i < headers.size(); ++i) {
+    for (const auto& [name, value] : profile.headers) {
+      if (absl::EqualsIgnoreCase(headers[i].first, name)) {
+        return FieldError(absl::StrCat(headers_field, "[", i, "].name"),
+                          absl::StrCat("\"", name, "\" is set by credential \"", profile.name,
+                                       "\""));
+      }
+    }
+  }
+  headers.insert(headers.end(), profile.headers.begin(), profile.headers.end());
+  return absl::OkStatus();
+}
+
+absl::Status CheckCredentialHost(const auth::CredentialProfile& profile, absl::string_view field,
+                                 absl::string_view host) {
+  if (!profile.hosts.Match(host).empty()) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      absl::StrCat(field, ": credential \"", profile.name, "\" may not be sent to host \"",
+                   absl::CHexEscape(host), "\""));
 }
 
 absl::Time JobDeadline(absl::Time rpc_deadline, absl::Time now) {

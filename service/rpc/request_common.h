@@ -15,6 +15,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gather/v1/gather.pb.h"
+#include "service/auth/credential_profiles.h"
+#include "service/auth/tokens.h"
 #include "service/config/config.h"
 #include "service/fetch/fetch_types.h"
 
@@ -42,10 +44,29 @@ struct ResolvedPolicy {
   bool rate_auto = false;
   absl::Duration hedge_after = absl::InfiniteDuration();
   bool hedge_auto = false;
+  // Set when the requests carry a credential profile's headers: redirects are not followed, so
+  // the secrets cannot reach another host.
+  bool no_redirects = false;
 };
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,
                                              const config::Limits& limits);
+
+// The credential profile named in `field` ("spec.credential"), or null for "". INVALID_ARGUMENT
+// for an unknown name, PERMISSION_DENIED when `caller` may not use it. The pointer keeps the
+// profiles it came from alive.
+absl::StatusOr<std::shared_ptr<const auth::CredentialProfile>> ResolveCredential(
+    absl::string_view name, absl::string_view field, const auth::Caller& caller,
+    const std::shared_ptr<const auth::CredentialProfiles>& profiles);
+
+// Appends the profile's headers to `headers`. A request header with the same name as one of the
+// profile's is INVALID_ARGUMENT naming `headers_field` (the profile's values are never shown).
+absl::Status AddCredentialHeaders(const auth::CredentialProfile& profile,
+                                  absl::string_view headers_field, HeaderList& headers);
+
+// PERMISSION_DENIED naming `field` unless `host` is one the profile may be sent to.
+absl::Status CheckCredentialHost(const auth::CredentialProfile& profile, absl::string_view field,
+                                 absl::string_view host);
 
 // The engine group of an RPC with this policy whose jobs must end by `deadline`.
 fetch::GroupOptions GroupOptionsFor(const ResolvedPolicy& policy, absl::Time deadline);

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "service/auth/authenticator.h"
 #include "service/config/config.h"
 #include "service/fetch/fetch_engine.h"
 
@@ -12,6 +13,7 @@ namespace gather::rpc {
 
 struct ServiceState {
   fetch::FetchEngine* engine = nullptr;
+  const auth::Authenticator* auth = nullptr;  // null: no authentication configured
   config::Limits limits;
   int follow_redirects = 0;
   int max_rpcs = 64;

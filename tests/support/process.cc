@@ -9,7 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -36,26 +39,66 @@ int ExitCode(int status) {
 
 }  // namespace
 
-absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv) {
+// Drains a child's stderr pipe on its own thread until EOF.
+struct ChildProcess::StderrCapture {
+  explicit StderrCapture(int fd) : fd(fd), thread([this] { Drain(); }) {}
+  ~StderrCapture() {
+    thread.join();  // the child is dead by now: EOF is near
+    close(fd);
+  }
+  void Drain() {
+    char chunk[4096];
+    for (;;) {
+      ssize_t n = read(fd, chunk, sizeof(chunk));
+      std::lock_guard<std::mutex> lock(mu);
+      if (n <= 0) {
+        closed = true;
+        cv.notify_all();
+        return;
+      }
+      text.append(chunk, static_cast<size_t>(n));
+      cv.notify_all();
+    }
+  }
+  int fd;
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  std::string text;
+  bool closed = false;
+  std::thread thread;
+};
+
+absl::StatusOr<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
+                                                 bool capture_stderr) {
   int pipe_fds[2];
+  int err_fds[2] = {-1, -1};
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
+  if (capture_stderr && pipe2(err_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  if (capture_stderr) posix_spawn_file_actions_adddup2(&actions, err_fds[1], STDERR_FILENO);
   pid_t pid = -1;
   std::vector<char*> args = Argv(argv);
   int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(pipe_fds[1]);
+  if (capture_stderr) close(err_fds[1]);
   if (rc != 0) {
     close(pipe_fds[0]);
+    if (capture_stderr) close(err_fds[0]);
     return absl::InternalError(absl::StrCat("cannot start ", argv[0], ": ", std::strerror(rc)));
   }
-  return ChildProcess(pid, pipe_fds[0]);
+  ChildProcess child(pid, pipe_fds[0]);
+  if (capture_stderr) child.stderr_ = std::make_shared<StderrCapture>(err_fds[0]);
+  return child;
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(other.pid_), out_fd_(other.out_fd_), buffer_(std::move(other.buffer_)) {
+    : pid_(other.pid_),
+      out_fd_(other.out_fd_),
+      buffer_(std::move(other.buffer_)),
+      stderr_(std::move(other.stderr_)) {
   other.pid_ = -1;
   other.out_fd_ = -1;
 }
@@ -63,6 +106,20 @@ ChildProcess::ChildProcess(ChildProcess&& other) noexcept
 ChildProcess::~ChildProcess() {
   if (pid_ > 0) Terminate(SIGKILL);
   if (out_fd_ >= 0) close(out_fd_);
+}
+
+std::string ChildProcess::stderr_text() const {
+  if (stderr_ == nullptr) return "";
+  std::lock_guard<std::mutex> lock(stderr_->mu);
+  return stderr_->text;
+}
+
+bool ChildProcess::WaitForStderr(const std::string& text, absl::Duration timeout) const {
+  if (stderr_ == nullptr) return false;
+  std::unique_lock<std::mutex> lock(stderr_->mu);
+  return stderr_->cv.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
+    return stderr_->closed || stderr_->text.find(text) != std::string::npos;
+  }) && stderr_->text.find(text) != std::string::npos;
 }
 
 std::string ChildProcess::ReadLine() {
@@ -93,10 +150,11 @@ int ChildProcess::Terminate(int signal) {
   return ExitCode(status);
 }
 
-absl::StatusOr<Gatherd> StartGatherd(const std::string& bin_dir, std::vector<std::string> flags) {
+absl::StatusOr<Gatherd> StartGatherd(const std::string& bin_dir, std::vector<std::string> flags,
+                                     bool capture_stderr) {
   std::vector<std::string> argv = {bin_dir + "/gatherd", "--listen=127.0.0.1:0"};
   for (std::string& flag : flags) argv.push_back(std::move(flag));
-  auto child = ChildProcess::Start(argv);
+  auto child = ChildProcess::Start(argv, capture_stderr);
   if (!child.ok()) return child.status();
   std::string line = child->ReadLine();
   constexpr absl::string_view kPrefix = "gatherd listening on ";

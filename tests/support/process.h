@@ -5,10 +5,12 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace gather::testing {
 
@@ -16,7 +18,10 @@ namespace gather::testing {
 // Terminate() already reaped it.
 class ChildProcess {
  public:
-  static absl::StatusOr<ChildProcess> Start(const std::vector<std::string>& argv);
+  // With `capture_stderr`, a thread drains the child's stderr into a buffer (stderr_text(),
+  // WaitForStderr()); otherwise the child shares the test's stderr.
+  static absl::StatusOr<ChildProcess> Start(const std::vector<std::string>& argv,
+                                            bool capture_stderr = false);
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&&) = delete;
   ~ChildProcess();
@@ -27,11 +32,18 @@ class ChildProcess {
   int Terminate(int signal);
   pid_t pid() const { return pid_; }
 
+  // What the child wrote to stderr so far (capture_stderr only).
+  std::string stderr_text() const;
+  // Waits until stderr holds `text` (true), or the child closed it or `timeout` passed (false).
+  bool WaitForStderr(const std::string& text, absl::Duration timeout) const;
+
  private:
+  struct StderrCapture;
   ChildProcess(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string buffer_;
+  std::shared_ptr<StderrCapture> stderr_;  // null unless capture_stderr
 };
 
 // Starts gatherd from the build's bin directory with `flags` and --listen=127.0.0.1:0; returns
@@ -40,7 +52,8 @@ struct Gatherd {
   ChildProcess process;
   std::string address;
 };
-absl::StatusOr<Gatherd> StartGatherd(const std::string& bin_dir, std::vector<std::string> flags);
+absl::StatusOr<Gatherd> StartGatherd(const std::string& bin_dir, std::vector<std::string> flags,
+                                     bool capture_stderr = false);
 
 struct RunResult {
   int exit_code = -1;
