@@ -139,6 +139,12 @@ int main(int argc, char** argv) {
   health_cmd->add_option("--service", health.service, "service name to check (default: the server)");
   health_cmd->add_option("--timeout", health.timeout_seconds, "seconds to wait")->capture_default_str();
 
+  for (CLI::App* command : {rank_cmd, netdata_cmd, lookup_cmd, health_cmd}) {
+    command->footer(
+        "Connection (before or after the command): --server HOST:PORT, --tls, --ca_file FILE,\n"
+        "--cert FILE --key FILE (mTLS), --server-name NAME, --token_file FILE (or GATHER_TOKEN).\n"
+        "See gather --help.");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
