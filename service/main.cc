@@ -21,12 +21,16 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
+#include "prometheus/exposer.h"
 #include "service/auth/authenticator.h"
 #include "service/config/config.h"
 #include "service/fetch/curl_engine.h"
+#include "service/observe/metrics.h"
 #include "service/rpc/gather_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0 picks a free port)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "HOST:PORT of the Prometheus /metrics page (port 0 picks one; empty: no metrics)");
 ABSL_FLAG(std::string, egress_allow, "",
           "comma-separated CIDRs gatherd may connect to even though they are not public "
           "(e.g. 127.0.0.0/8 for local upstreams)");
@@ -203,6 +207,27 @@ int main(int argc, char** argv) {
 
   gather::rpc::ServiceState state;
   state.auth = authenticator.get();
+
+  // Metrics: counters updated by the reactors, engine gauges read when the page is scraped.
+  gather::observe::Metrics metrics;
+  std::shared_ptr<gather::observe::EngineCollector> collector;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen); !listen.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(listen, /*num_threads=*/1);
+    } catch (const std::exception& error) {
+      std::cerr << "gatherd: --metrics_listen=" << listen << ": " << error.what() << "\n";
+      return 1;
+    }
+    collector = std::make_shared<gather::observe::EngineCollector>(engine->get(),
+                                                                   &state.active_rpcs);
+    exposer->RegisterCollectable(metrics.registry());
+    exposer->RegisterCollectable(collector);
+    state.metrics = &metrics;
+    std::vector<int> ports = exposer->GetListeningPorts();
+    std::cerr << "gatherd: metrics on " << listen.substr(0, listen.rfind(':')) << ":"
+              << (ports.empty() ? 0 : ports.front()) << "/metrics\n";
+  }
   state.engine = engine->get();
   state.limits = config->limits;
   state.follow_redirects = config->follow_redirects;

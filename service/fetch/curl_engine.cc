@@ -86,6 +86,10 @@ class CurlEngine::Loop {
     auto it = published_rates_.find(host);
     return it == published_rates_.end() ? 0 : it->second;
   }
+  std::vector<std::pair<std::string, double>> PublishedRates() const {
+    std::lock_guard<std::mutex> lock(published_mu_);
+    return {published_rates_.begin(), published_rates_.end()};
+  }
 
  private:
   struct Group;
@@ -1214,6 +1218,10 @@ void CurlEngine::CancelGroup(GroupId group, FetchOutcome outcome) {
 }
 
 double CurlEngine::HostRate(const std::string& host) const { return loop_->PublishedRate(host); }
+
+std::vector<std::pair<std::string, double>> CurlEngine::HostRates() const {
+  return loop_->PublishedRates();
+}
 
 void CurlEngine::CloseGroup(GroupId group) {
   Loop::Command command(Loop::Command::Kind::kClose);

@@ -76,6 +76,8 @@ class CurlEngine final : public FetchEngine {
   void CancelGroup(GroupId group, FetchOutcome outcome) override;
   void CloseGroup(GroupId group) override;
   double HostRate(const std::string& host) const override;
+  // Every host with a published rate (adaptive or server-wide), for metrics. Any thread.
+  std::vector<std::pair<std::string, double>> HostRates() const;
 
   // Cancels every job (kCancelled completions are delivered) and stops the loop thread.
   // Idempotent; called by the destructor.

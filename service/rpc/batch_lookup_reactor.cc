@@ -35,14 +35,14 @@ BatchLookupReactor::BatchLookupReactor(ServiceState* state, grpc::CallbackServer
   sending_.mutable_results();
   if (auto caller = AuthenticateCall(state_->auth, *context_); !caller.ok()) {
     finished_ = true;
-    Finish(ToGrpcStatus(caller.status()));
+    FinishRpc(ToGrpcStatus(caller.status()));
     return;
   } else {
     caller_ = *std::move(caller);
   }
   if (!state_->TryAdmit()) {
     finished_ = true;
-    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+    FinishRpc(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                         state_->shutting_down ? "the server is shutting down"
                                               : "too many RPCs in progress (--max_rpcs)"));
     return;
@@ -193,7 +193,6 @@ void BatchLookupReactor::HandleKeys() {
   bool cancelled;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    reading_ = false;
     outstanding_ += static_cast<uint64_t>(count);
     keys_ += static_cast<uint64_t>(count);
     for (auto& [index, request] : batch) {
@@ -214,6 +213,10 @@ void BatchLookupReactor::HandleKeys() {
     for (auto& [index, why] : invalid_keys) {
       v1::Key& key = (*keys)[index];
       v1::LookupResult* row = AddRowLocked(key.seq(), v1::JOB_STATUS_INVALID_KEY);
+      if (state_->metrics != nullptr) {
+        state_->metrics->JobDone(observe::Method::kBatchLookup, v1::JOB_STATUS_INVALID_KEY,
+                                 -absl::InfiniteDuration(), 0, 0);
+      }
       if (row != nullptr) {
         filling_bytes_ += key.key().size() + why.size();
         row->set_key(std::move(*key.mutable_key()));
@@ -221,6 +224,10 @@ void BatchLookupReactor::HandleKeys() {
       }
     }
     cancelled = cancelled_;
+    // Done with the read buffer. Once reading_ is false any thread (a completion, a write, the
+    // alarm) may start the next read into request_, so it is cleared before that, under mu_.
+    request_.Clear();
+    reading_ = false;
     action = NextLocked();
   }
   if (!batch.empty()) {
@@ -228,7 +235,6 @@ void BatchLookupReactor::HandleKeys() {
     // A cancel that raced with this message must also reach the jobs just submitted.
     if (cancelled) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
   }
-  request_.Clear();
   Act(action);
 }
 
@@ -246,6 +252,11 @@ void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
       case extract::ExtractStatus::kBadContent: status = v1::JOB_STATUS_BAD_CONTENT; break;
     }
     if (status != v1::JOB_STATUS_OK) error = std::move(extracted->error);
+  }
+  if (state_->metrics != nullptr) {
+    state_->metrics->JobDone(observe::Method::kBatchLookup, status,
+                             result.shared ? -absl::InfiniteDuration() : result.latency,
+                             result.attempts, result.body.size());
   }
 
   Action action;
@@ -362,7 +373,7 @@ BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
 void BatchLookupReactor::Act(const Action& action) {
   // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
   if (action.finish) {
-    Finish(*action.finish);
+    FinishRpc(*action.finish);
     return;
   }
   if (action.arm_alarm) {
@@ -418,6 +429,14 @@ void BatchLookupReactor::OnCancel() {
   bool past_deadline = absl::Now() >= rpc_deadline_;
   state_->engine->CancelGroup(group, past_deadline ? fetch::FetchOutcome::kTimeout
                                                    : fetch::FetchOutcome::kCancelled);
+}
+
+void BatchLookupReactor::FinishRpc(const grpc::Status& status) {
+  if (state_->metrics != nullptr) {
+    state_->metrics->RpcDone(observe::Method::kBatchLookup, static_cast<int>(status.error_code()),
+                             absl::Now() - start_);
+  }
+  Finish(status);
 }
 
 void BatchLookupReactor::OnDone() {

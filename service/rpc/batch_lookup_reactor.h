@@ -54,6 +54,8 @@ class BatchLookupReactor final
   void OnFetchDone(uint64_t tag, fetch::FetchResult& result) override;
 
  private:
+  // Finish() with the RPC's status recorded in the metrics.
+  void FinishRpc(const grpc::Status& status);
   // A key between its read and its completion; the job's tag is the slot's index.
   struct Slot {
     uint64_t seq = 0;

@@ -26,11 +26,11 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
     : state_(state), context_(context), start_(absl::Now()) {
   auto caller = AuthenticateCall(state_->auth, *context_);
   if (!caller.ok()) {
-    Finish(ToGrpcStatus(caller.status()));
+    FinishRpc(ToGrpcStatus(caller.status()));
     return;
   }
   if (!state_->TryAdmit()) {
-    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+    FinishRpc(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                         state_->shutting_down ? "the server is shutting down"
                                               : "too many RPCs in progress (--max_rpcs)"));
     return;
@@ -40,12 +40,12 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
       ResolveCredential(request->credential(), "credential", *caller,
                         state_->auth != nullptr ? state_->auth->profiles() : nullptr);
   if (!credential.ok()) {
-    Finish(ToGrpcStatus(credential.status()));
+    FinishRpc(ToGrpcStatus(credential.status()));
     return;
   }
   auto plan = BuildRankPlan(*request, state_->limits, credential->get());
   if (!plan.ok()) {
-    Finish(ToGrpcStatus(plan.status()));
+    FinishRpc(ToGrpcStatus(plan.status()));
     return;
   }
   plan_ = *std::move(plan);
@@ -56,7 +56,7 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
 
   if (!plan_->discovery) {
     if (!state_->TryReserveJobs(plan_->jobs.size())) {
-      Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+      FinishRpc(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                           "the server's job queue is full (--max_queued_jobs); retry later"));
       return;
     }
@@ -221,6 +221,10 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
                                         : absl::StrCat("URL longer than ",
                                                        state_->limits.max_url_length, " bytes"));
           ++status_counts_[v1::JOB_STATUS_INVALID_KEY];
+          if (state_->metrics != nullptr) {
+            state_->metrics->JobDone(observe::Method::kFetchAndRank, v1::JOB_STATUS_INVALID_KEY,
+                                     -absl::InfiniteDuration(), 0, 0);
+          }
           invalid.push_back(std::move(message));
           continue;
         }
@@ -256,6 +260,11 @@ void FetchAndRankReactor::HandleJob(uint64_t tag, fetch::FetchResult& result) {
       case extract::ScoreStatus::kBadContent: status = v1::JOB_STATUS_BAD_CONTENT; break;
     }
     error = std::move(outcome.error);
+  }
+  if (state_->metrics != nullptr) {
+    state_->metrics->JobDone(observe::Method::kFetchAndRank, status,
+                             result.shared ? -absl::InfiniteDuration() : result.latency,
+                             result.attempts, result.body.size());
   }
   row->set_seq(tag);
   row->set_status(status);
@@ -344,7 +353,7 @@ void FetchAndRankReactor::Act(const Action& action) {
   if (action.write) {
     StartWrite(action.write);
   } else if (action.finish) {
-    Finish(*action.finish);
+    FinishRpc(*action.finish);
   }
 }
 
@@ -372,6 +381,14 @@ void FetchAndRankReactor::OnCancel() {
   bool past_deadline = absl::Now() >= rpc_deadline_;
   state_->engine->CancelGroup(group_, past_deadline ? fetch::FetchOutcome::kTimeout
                                                     : fetch::FetchOutcome::kCancelled);
+}
+
+void FetchAndRankReactor::FinishRpc(const grpc::Status& status) {
+  if (state_->metrics != nullptr) {
+    state_->metrics->RpcDone(observe::Method::kFetchAndRank, static_cast<int>(status.error_code()),
+                             absl::Now() - start_);
+  }
+  Finish(status);
 }
 
 void FetchAndRankReactor::OnDone() {

@@ -36,6 +36,8 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   void OnFetchDone(uint64_t tag, fetch::FetchResult& result) override;
 
  private:
+  // Finish() with the RPC's status recorded in the metrics.
+  void FinishRpc(const grpc::Status& status);
   static constexpr uint64_t kIndexTag = UINT64_MAX;
 
   // What to do once mu_ is released.

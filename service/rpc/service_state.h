@@ -8,12 +8,14 @@
 #include "service/auth/authenticator.h"
 #include "service/config/config.h"
 #include "service/fetch/fetch_engine.h"
+#include "service/observe/metrics.h"
 
 namespace gather::rpc {
 
 struct ServiceState {
   fetch::FetchEngine* engine = nullptr;
   const auth::Authenticator* auth = nullptr;  // null: no authentication configured
+  observe::Metrics* metrics = nullptr;        // null: no metrics
   config::Limits limits;
   int follow_redirects = 0;
   int max_rpcs = 64;
