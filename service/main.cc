@@ -25,10 +25,12 @@
 #include "service/auth/authenticator.h"
 #include "service/config/config.h"
 #include "service/fetch/curl_engine.h"
+#include "service/observe/log.h"
 #include "service/observe/metrics.h"
 #include "service/rpc/gather_service.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0 picks a free port)");
+ABSL_FLAG(std::string, log_level, "info", "least level logged on stderr: debug, info, warning or error");
 ABSL_FLAG(std::string, metrics_listen, "",
           "HOST:PORT of the Prometheus /metrics page (port 0 picks one; empty: no metrics)");
 ABSL_FLAG(std::string, egress_allow, "",
@@ -132,6 +134,14 @@ int main(int argc, char** argv) {
       "  gatherd --listen=127.0.0.1:50051 --egress_allow=127.0.0.0/8");
   absl::ParseCommandLine(argc, argv);
 
+  using gather::observe::Log;
+  using gather::observe::LogLevel;
+  if (auto level = gather::observe::ParseLogLevel(absl::GetFlag(FLAGS_log_level)); level.ok()) {
+    gather::observe::SetLogLevel(*level);
+  } else {
+    Log(LogLevel::kError, level.status().message());
+    return 2;
+  }
   gather::config::Flags flags;
   flags.listen = absl::GetFlag(FLAGS_listen);
   flags.egress_allow = absl::GetFlag(FLAGS_egress_allow);
@@ -166,7 +176,7 @@ int main(int argc, char** argv) {
   flags.coalesce_window_seconds = absl::GetFlag(FLAGS_coalesce_window);
   auto config = gather::config::LoadConfig(flags);
   if (!config.ok()) {
-    std::cerr << "gatherd: " << config.status().message() << "\n";
+    Log(LogLevel::kError, config.status().message());
     return 2;
   }
 
@@ -185,7 +195,7 @@ int main(int argc, char** argv) {
   engine_options.coalesce_window = config->coalesce_window;
   auto engine = gather::fetch::CurlEngine::Create(std::move(engine_options));
   if (!engine.ok()) {
-    std::cerr << "gatherd: " << engine.status().message() << "\n";
+    Log(LogLevel::kError, engine.status().message());
     return 1;
   }
 
@@ -199,7 +209,7 @@ int main(int argc, char** argv) {
     auth_options.require_client_cert = !config->tls_client_ca.empty();
     auto created = gather::auth::Authenticator::Create(std::move(auth_options));
     if (!created.ok()) {
-      std::cerr << "gatherd: " << created.status().message() << "\n";
+      Log(LogLevel::kError, created.status().message());
       return 2;
     }
     authenticator = *std::move(created);
@@ -216,7 +226,7 @@ int main(int argc, char** argv) {
     try {
       exposer = std::make_unique<prometheus::Exposer>(listen, /*num_threads=*/1);
     } catch (const std::exception& error) {
-      std::cerr << "gatherd: --metrics_listen=" << listen << ": " << error.what() << "\n";
+      Log(LogLevel::kError, absl::StrCat("--metrics_listen=", listen, ": ", error.what()));
       return 1;
     }
     collector = std::make_shared<gather::observe::EngineCollector>(engine->get(),
@@ -225,8 +235,10 @@ int main(int argc, char** argv) {
     exposer->RegisterCollectable(collector);
     state.metrics = &metrics;
     std::vector<int> ports = exposer->GetListeningPorts();
-    std::cerr << "gatherd: metrics on " << listen.substr(0, listen.rfind(':')) << ":"
-              << (ports.empty() ? 0 : ports.front()) << "/metrics\n";
+    std::string address = absl::StrCat(listen.substr(0, listen.rfind(':')), ":",
+                                       ports.empty() ? 0 : ports.front());
+    Log(LogLevel::kInfo, absl::StrCat("metrics on ", address, "/metrics"),
+        {{"metrics_address", address}});
   }
   state.engine = engine->get();
   state.limits = config->limits;
@@ -251,21 +263,26 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    std::cerr << "gatherd: cannot listen on " << config->listen << "\n";
+    Log(LogLevel::kError, absl::StrCat("cannot listen on ", config->listen));
     return 1;
   }
   std::string host = config->listen.substr(0, config->listen.rfind(':'));
   std::cout << "gatherd listening on " << host << ":" << port << std::endl;
+  Log(LogLevel::kInfo, "listening",
+      {{"address", absl::StrCat(host, ":", port)}, {"tls", !config->tls_cert.empty()},
+       {"mtls", !config->tls_client_ca.empty()},
+       {"tokens", authenticator != nullptr && authenticator->tokens_required()}});
 
   if (config->tls_cert.empty()) {
-    std::cerr << "gatherd: warning: serving plaintext gRPC (no --tls_cert)"
-              << (config->token_file.empty() && config->env_token.empty()
-                      ? ""
-                      : "; bearer tokens cross the network unencrypted")
-              << ": use it only on loopback or behind a proxy or mesh that encrypts\n";
+    Log(LogLevel::kWarning,
+        absl::StrCat("serving plaintext gRPC (no --tls_cert)",
+                     config->token_file.empty() && config->env_token.empty()
+                         ? ""
+                         : "; bearer tokens cross the network unencrypted",
+                     ": use it only on loopback or behind a proxy or mesh that encrypts"));
   }
   if (authenticator == nullptr) {
-    std::cerr << "gatherd: warning: no --token_file or --tls_client_ca: every caller is served\n";
+    Log(LogLevel::kWarning, "no --token_file or --tls_client_ca: every caller is served");
   }
 
   // Wait for SIGTERM/SIGINT; meanwhile pick up changed token and profile files (each second, and
@@ -277,11 +294,11 @@ int main(int argc, char** argv) {
     if (received == SIGTERM || received == SIGINT) break;
     if (authenticator != nullptr) {
       for (const std::string& line : authenticator->Refresh()) {
-        std::cerr << "gatherd: " << line << "\n";
+        Log(LogLevel::kInfo, line);
       }
     }
   }
-  std::cerr << "gatherd: signal " << received << ", draining\n";
+  Log(LogLevel::kInfo, "draining", {{"signal", static_cast<int64_t>(received)}});
   state.shutting_down = true;
   if (auto* health = server->GetHealthCheckService()) health->Shutdown();
   auto grace = std::chrono::milliseconds(
@@ -295,6 +312,6 @@ int main(int argc, char** argv) {
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   (*engine)->Stop();
-  std::cerr << "gatherd: stopped\n";
+  Log(LogLevel::kInfo, "stopped");
   return 0;
 }

@@ -41,6 +41,10 @@ void AddValue(prometheus::MetricFamily& family, double value,
 
 }  // namespace
 
+absl::string_view GrpcCodeName(int code) {
+  return code >= 0 && code < kGrpcCodes ? kCodeNames[code] : "UNKNOWN";
+}
+
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& rpcs = prometheus::BuildCounter()
                    .Name("gather_rpcs_total")

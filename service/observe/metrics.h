@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gather/v1/gather.pb.h"
 #include "prometheus/collectable.h"
@@ -26,6 +27,9 @@ namespace gather::observe {
 enum class Method { kFetchAndRank = 0, kBatchLookup = 1 };
 inline constexpr int kMethods = 2;
 inline constexpr int kGrpcCodes = 17;
+
+// "OK", "CANCELLED", ... for a gRPC status code (0..16), "UNKNOWN" otherwise.
+absl::string_view GrpcCodeName(int code);
 
 class Metrics {
  public:

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/extract/fields.h"
+#include "service/observe/log.h"
 #include "service/rpc/call_auth.h"
 #include "service/rpc/request_common.h"
 #include "service/rpc/status_convert.h"
@@ -432,10 +433,23 @@ void BatchLookupReactor::OnCancel() {
 }
 
 void BatchLookupReactor::FinishRpc(const grpc::Status& status) {
+  absl::Duration wall = absl::Now() - start_;
   if (state_->metrics != nullptr) {
     state_->metrics->RpcDone(observe::Method::kBatchLookup, static_cast<int>(status.error_code()),
-                             absl::Now() - start_);
+                             wall);
   }
+  // Every job is done (or none started): the counts no longer change.
+  observe::Log(status.ok() ? observe::LogLevel::kInfo : observe::LogLevel::kWarning, "rpc",
+               {{"method", std::string("BatchLookup")},
+                {"code", std::string(observe::GrpcCodeName(static_cast<int>(status.error_code())))},
+                {"error", status.error_message()},
+                {"caller", caller_.name},
+                {"peer", context_->peer()},
+                {"keys", static_cast<int64_t>(keys_)},
+                {"statuses", observe::StatusCountsJson(status_counts_.data(),
+                                                        static_cast<int>(status_counts_.size()))},
+                {"bytes", static_cast<int64_t>(bytes_)},
+                {"wall_ms", absl::ToDoubleMilliseconds(wall)}});
   Finish(status);
 }
 

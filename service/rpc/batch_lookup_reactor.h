@@ -85,7 +85,7 @@ class BatchLookupReactor final
   ServiceState* state_;
   grpc::CallbackServerContext* context_;
   bool admitted_ = false;
-  auth::Caller caller_;  // who called; set in the constructor
+  auth::Caller caller_{"unauthenticated", false, {}};  // who called; set in the constructor
   absl::Time start_;
   absl::Time rpc_deadline_ = absl::InfiniteFuture();
   v1::BatchLookupRequest request_;  // the read buffer; touched only between StartRead and its OnReadDone

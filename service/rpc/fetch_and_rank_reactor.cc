@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/extract/score.h"
+#include "service/observe/log.h"
 #include "service/rpc/call_auth.h"
 #include "service/rpc/status_convert.h"
 #include "simdjson.h"
@@ -36,6 +37,7 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
     return;
   }
   admitted_ = true;
+  caller_name_ = caller->name;
   auto credential =
       ResolveCredential(request->credential(), "credential", *caller,
                         state_->auth != nullptr ? state_->auth->profiles() : nullptr);
@@ -384,10 +386,26 @@ void FetchAndRankReactor::OnCancel() {
 }
 
 void FetchAndRankReactor::FinishRpc(const grpc::Status& status) {
+  absl::Duration wall = absl::Now() - start_;
   if (state_->metrics != nullptr) {
     state_->metrics->RpcDone(observe::Method::kFetchAndRank, static_cast<int>(status.error_code()),
-                             absl::Now() - start_);
+                             wall);
   }
+  std::array<uint64_t, v1::JobStatus_ARRAYSIZE> counts{};
+  uint64_t jobs = 0;
+  for (const auto& [job_status, count] : status_counts_) {
+    if (job_status >= 0 && job_status < v1::JobStatus_ARRAYSIZE) counts[job_status] = count;
+    jobs += count;
+  }
+  observe::Log(status.ok() ? observe::LogLevel::kInfo : observe::LogLevel::kWarning, "rpc",
+               {{"method", std::string("FetchAndRank")},
+                {"code", std::string(observe::GrpcCodeName(static_cast<int>(status.error_code())))},
+                {"error", status.error_message()},
+                {"caller", caller_name_},
+                {"peer", context_->peer()},
+                {"jobs", static_cast<int64_t>(jobs)},
+                {"statuses", observe::StatusCountsJson(counts.data(), static_cast<int>(counts.size()))},
+                {"wall_ms", absl::ToDoubleMilliseconds(wall)}});
   Finish(status);
 }
 

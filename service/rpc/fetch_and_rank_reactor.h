@@ -70,6 +70,7 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   uint64_t pending_ = 0;               // jobs (and the index fetch) not yet completed
   std::vector<extract::Scored> scored_;
   std::map<int, uint64_t> status_counts_;
+  std::string caller_name_ = "unauthenticated";
   uint64_t bytes_ = 0;
   std::optional<grpc::Status> failure_;  // ends the RPC with this status once jobs drained
   std::deque<v1::FetchAndRankResponse> outbound_;
