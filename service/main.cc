@@ -13,6 +13,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/ascii.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -95,6 +97,21 @@ void RaiseFileLimit() {
   }
 }
 
+// GATHERD_<NAME> in the environment sets --<name> (before the command line is parsed, so the
+// command line wins). An unparsable value is an error naming the variable.
+absl::Status ApplyEnvironmentFlags() {
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    std::string variable = absl::StrCat("GATHERD_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(variable.c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    if (!flag->ParseFrom(value, &error)) {
+      return absl::InvalidArgumentError(absl::StrCat(variable, ": ", error));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // TLS on the gRPC port when --tls_cert is given (files re-read when they change, so certificates
 // rotate without a restart), with client certificates requested and verified for mTLS.
 std::shared_ptr<grpc::ServerCredentials> ServerCredentials(const gather::config::Config& config) {
@@ -131,8 +148,14 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "gatherd: the gather gRPC service (gather.v1). Fetches many HTTP URLs concurrently and\n"
       "streams scored or extracted results. Example:\n"
-      "  gatherd --listen=127.0.0.1:50051 --egress_allow=127.0.0.0/8");
-  absl::ParseCommandLine(argc, argv);
+      "  gatherd --listen=127.0.0.1:50051 --egress_allow=127.0.0.0/8\n"
+      "Every flag can also be set in the environment as GATHERD_<FLAG>, e.g.\n"
+      "GATHERD_LISTEN=0.0.0.0:50051 or GATHERD_MAX_INFLIGHT=4000; the command line wins.");
+  if (absl::Status status = ApplyEnvironmentFlags(); !status.ok()) {
+    std::cerr << "gatherd: " << status.message() << "\n";
+    return 2;
+  }
+  absl::ParseCommandLine(argc, argv);  // the command line wins over the environment
 
   using gather::observe::Log;
   using gather::observe::LogLevel;

@@ -105,3 +105,32 @@ TEST(MetricsE2eTest, PagePassesPromtoolAndCountsTheRowsTheCliWrote) {
 
 }  // namespace
 }  // namespace gather::testing
+
+namespace gather::testing {
+namespace {
+
+TEST(ConfigurationE2eTest, EnvironmentVariablesSetFlagsAndTheCommandLineWins) {
+  setenv("GATHERD_METRICS_LISTEN", "127.0.0.1:0", 1);
+  setenv("GATHERD_LOG_LEVEL", "warning", 1);
+  auto quiet = StartGatherd(kBin, {}, /*capture_stderr=*/true);
+  auto chatty = StartGatherd(kBin, {"--log_level=info"}, /*capture_stderr=*/true);
+  setenv("GATHERD_MAX_INFLIGHT", "many", 1);
+  RunResult bad = ::gather::testing::Run({kBin + "/gatherd", "--listen=127.0.0.1:0"});
+  unsetenv("GATHERD_METRICS_LISTEN");
+  unsetenv("GATHERD_LOG_LEVEL");
+  unsetenv("GATHERD_MAX_INFLIGHT");
+  ASSERT_TRUE(quiet.ok()) << quiet.status();
+  ASSERT_TRUE(chatty.ok()) << chatty.status();
+  // --metrics_listen came from the environment; the info line about it only where
+  // --log_level=info on the command line overrode GATHERD_LOG_LEVEL=warning.
+  EXPECT_TRUE(chatty->process.WaitForStderr("/metrics", absl::Seconds(10)));
+  // The plaintext warning comes after the metrics line would have.
+  EXPECT_TRUE(quiet->process.WaitForStderr("plaintext", absl::Seconds(10)));
+  EXPECT_EQ(quiet->process.stderr_text().find("/metrics"), std::string::npos)
+      << quiet->process.stderr_text();
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("GATHERD_MAX_INFLIGHT"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace gather::testing
