@@ -5,13 +5,21 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 
 namespace gather::client {
 namespace {
 
+// Bytes per read(2). The fuzz build (fuzz/CMakeLists.txt) makes it tiny, so that records
+// straddle reads there.
+#ifdef GATHER_RECORD_READER_BLOCK_BYTES
+constexpr size_t kBlockBytes = GATHER_RECORD_READER_BLOCK_BYTES;
+#else
 constexpr size_t kBlockBytes = 1 << 20;
+#endif
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 }  // namespace
 
@@ -86,10 +94,12 @@ bool RecordReader::Next(std::vector<std::string>& fields) {
   }
 
   // CSV: a small state machine over bytes.
+  const bool at_input_start = offset_ == 0;
   std::string* field = &fields.emplace_back();
   bool quoted = false;       // inside a quoted field
   bool after_quote = false;  // just saw a quote inside a quoted field (maybe an escaped "")
   bool field_start = true;
+  bool unquoted_cr = false;  // the field's last byte is a '\r' read outside quotes
   while (Fill()) {
     char c = buffer_[begin_++];
     ++offset_;
@@ -109,7 +119,9 @@ bool RecordReader::Next(std::vector<std::string>& fields) {
         continue;
       }
     }
-    if (c == '"' && field_start) {
+    // A UTF-8 byte order mark opening the input stays in the first field (KeySource strips it),
+    // but a quote right after it still opens a quoted field.
+    if (c == '"' && (field_start || (at_input_start && fields.size() == 1 && *field == kUtf8Bom))) {
       quoted = true;
       field_start = false;
       continue;
@@ -117,16 +129,19 @@ bool RecordReader::Next(std::vector<std::string>& fields) {
     if (c == ',') {
       field = &fields.emplace_back();
       field_start = true;
+      unquoted_cr = false;
       continue;
     }
     if (c == '\n') {
-      if (!field->empty() && field->back() == '\r') field->pop_back();
+      // "\r\n" ends the record; a '\r' inside quotes is data.
+      if (unquoted_cr) field->pop_back();
       last_complete_ = true;
       complete_end_ = offset_;
       return true;
     }
     field->push_back(c);
     field_start = false;
+    unquoted_cr = c == '\r';
   }
   // End of input inside a record: it is there but torn (no final newline, or an open quote).
   return true;

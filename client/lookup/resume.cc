@@ -15,8 +15,9 @@
 namespace gather::client {
 namespace {
 
-// Larger ordinals than this are not from a real run (and would make the bitmap huge).
-constexpr uint64_t kMaxSeq = uint64_t{1} << 40;
+// Larger ordinals than this are not from a real run (4.3 billion keys). It bounds the bitmap's
+// page directory at 512 KiB whatever a damaged or foreign file holds.
+constexpr uint64_t kMaxSeq = uint64_t{1} << 32;
 
 bool ParseSeq(absl::string_view text, uint64_t& seq) {
   return !text.empty() && absl::SimpleAtoi(text, &seq) && seq < kMaxSeq;
@@ -36,11 +37,14 @@ bool JsonlSeq(absl::string_view line, uint64_t& seq) {
 }  // namespace
 
 bool SeqBitmap::Set(uint64_t seq) {
-  size_t word = static_cast<size_t>(seq / 64);
-  if (word >= words_.size()) words_.resize(std::max(word + 1, words_.size() * 2), 0);
-  uint64_t bit = uint64_t{1} << (seq % 64);
-  if (words_[word] & bit) return false;
-  words_[word] |= bit;
+  size_t page = static_cast<size_t>(seq >> kPageBits);
+  if (page >= pages_.size()) pages_.resize(page + 1);
+  if (pages_[page] == nullptr) pages_[page] = std::make_unique<Page>();  // zeroed
+  uint64_t bit = seq & (kPageSeqs - 1);
+  uint64_t& word = (*pages_[page])[bit / 64];
+  uint64_t mask = uint64_t{1} << (bit % 64);
+  if (word & mask) return false;
+  word |= mask;
   ++count_;
   return true;
 }

@@ -4,7 +4,9 @@
 #ifndef GATHER_CLIENT_LOOKUP_RESUME_H_
 #define GATHER_CLIENT_LOOKUP_RESUME_H_
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,18 +15,26 @@
 
 namespace gather::client {
 
+// Bits in pages of 65,536 seqs (8 KiB) made when first used, so memory follows the seqs present:
+// one stray large seq costs a page, not a bitmap reaching up to it.
 class SeqBitmap {
  public:
   // Marks `seq`; returns false when it was already marked.
   bool Set(uint64_t seq);
   bool Test(uint64_t seq) const {
-    size_t word = static_cast<size_t>(seq / 64);
-    return word < words_.size() && (words_[word] >> (seq % 64) & 1) != 0;
+    size_t page = static_cast<size_t>(seq >> kPageBits);
+    if (page >= pages_.size() || pages_[page] == nullptr) return false;
+    uint64_t bit = seq & (kPageSeqs - 1);
+    return ((*pages_[page])[bit / 64] >> (bit % 64) & 1) != 0;
   }
   uint64_t count() const { return count_; }
 
  private:
-  std::vector<uint64_t> words_;
+  static constexpr int kPageBits = 16;
+  static constexpr uint64_t kPageSeqs = uint64_t{1} << kPageBits;
+  using Page = std::array<uint64_t, kPageSeqs / 64>;
+
+  std::vector<std::unique_ptr<Page>> pages_;
   uint64_t count_ = 0;
 };
 

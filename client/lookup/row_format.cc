@@ -20,6 +20,17 @@ void AppendMillis(double ms, std::string& out) {
   out.append(buffer, end);
 }
 
+// Appends a field value (JSON text as the upstream wrote it) on one line: a pretty-printed object
+// or array holds line breaks, which outside strings (where JSON has them escaped) are only
+// whitespace, so a space in their place keeps the value and the row on one line.
+void AppendOnOneLine(const std::string& json, std::string& out) {
+  size_t start = out.size();
+  out.append(json);
+  for (size_t i = start; i < out.size(); ++i) {
+    if (out[i] == '\n' || out[i] == '\r') out[i] = ' ';
+  }
+}
+
 }  // namespace
 
 void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
@@ -40,7 +51,7 @@ void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>&
       if (value == nullptr || value->empty()) {
         out.append("null");
       } else {
-        out.append(*value);
+        AppendOnOneLine(*value, out);
       }
     }
     out.push_back('}');

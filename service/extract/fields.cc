@@ -14,6 +14,15 @@ std::string_view TrimRight(std::string_view text) {
   return text;
 }
 
+// Whether `pointer` is "" on a scalar document ("42", "null"): at_pointer("") cannot hand such a
+// document out as a value, so it is read from the document itself.
+bool IsScalarDocument(simdjson::ondemand::document& doc, const JsonPointer& pointer) {
+  if (!pointer.text.empty()) return false;
+  doc.rewind();
+  bool scalar = false;
+  return !doc.is_scalar().get(scalar) && scalar;
+}
+
 }  // namespace
 
 void ExtractFields(simdjson::ondemand::parser& parser, simdjson::padded_string_view body,
@@ -30,13 +39,16 @@ void ExtractFields(simdjson::ondemand::parser& parser, simdjson::padded_string_v
     return;
   }
   for (const JsonPointer& pointer : required) {
-    simdjson::ondemand::value value;
-    auto error = doc.at_pointer(pointer.text).get(value);
-    if (!error) {
-      simdjson::ondemand::json_type type;
-      error = value.type().get(type);
-      if (!error && type == simdjson::ondemand::json_type::null) error = simdjson::NO_SUCH_FIELD;
+    simdjson::ondemand::json_type type;
+    simdjson::error_code error;
+    if (IsScalarDocument(doc, pointer)) {
+      error = doc.type().get(type);
+    } else {
+      simdjson::ondemand::value value;
+      error = doc.at_pointer(pointer.text).get(value);
+      if (!error) error = value.type().get(type);
     }
+    if (!error && type == simdjson::ondemand::json_type::null) error = simdjson::NO_SUCH_FIELD;
     if (error) {
       if (ClassifyLookupError(error) == LookupStatus::kAbsent) {
         out.status = ExtractStatus::kMissing;
@@ -48,10 +60,22 @@ void ExtractFields(simdjson::ondemand::parser& parser, simdjson::padded_string_v
     }
   }
   for (size_t i = 0; i < fields.size(); ++i) {
+    if (IsScalarDocument(doc, fields[i].pointer)) {
+      std::string_view raw;
+      if (auto error = doc.raw_json_token().get(raw); error) {
+        out.error = absl::StrCat("body is not JSON: ", simdjson::error_message(error));
+        return;
+      }
+      out.values[i].assign(TrimRight(raw));
+      continue;
+    }
     simdjson::ondemand::value value;
     auto error = doc.at_pointer(fields[i].pointer.text).get(value);
     if (error) {
-      if (ClassifyLookupError(error) == LookupStatus::kAbsent) continue;
+      // A lookup that ran into broken JSON can report an absent index and still leave the
+      // document abandoned (simdjson drops its parser; the next at_pointer would dereference
+      // null): then the body is not JSON.
+      if (ClassifyLookupError(error) == LookupStatus::kAbsent && doc.is_alive()) continue;
       out.error = absl::StrCat("body is not JSON: ", simdjson::error_message(error));
       return;
     }

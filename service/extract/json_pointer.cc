@@ -48,6 +48,9 @@ LookupStatus ClassifyLookupError(simdjson::error_code error) {
     case simdjson::NO_SUCH_FIELD:
     case simdjson::INDEX_OUT_OF_BOUNDS:
     case simdjson::INCORRECT_TYPE:
+    // Our pointers are validated, so this is simdjson saying the path runs through a scalar
+    // ("/a/b" in {"a":null}) or names no index of an array ("/01", "/").
+    case simdjson::INVALID_JSON_POINTER:
       return LookupStatus::kAbsent;
     default:
       return LookupStatus::kNotJson;

@@ -94,18 +94,28 @@ ScoreOutcome ScoreJson(simdjson::ondemand::parser& parser, simdjson::padded_stri
     out.error = absl::StrCat("body is not JSON: ", simdjson::error_message(error));
     return out;
   }
-  simdjson::ondemand::value target;
-  if (auto error = doc.at_pointer(spec.values.text).get(target); error) {
-    if (ClassifyLookupError(error) == LookupStatus::kAbsent) {
-      out.status = ScoreStatus::kMissing;
-      out.error = absl::StrCat("no value at ", spec.values.text);
-    } else {
+  // at_pointer("") cannot hand out a scalar document ("42") as a value: read it from the document.
+  bool scalar_document = false;
+  if (spec.values.text.empty()) {
+    if (auto error = doc.is_scalar().get(scalar_document); error) {
       out.error = absl::StrCat("body is not JSON: ", simdjson::error_message(error));
+      return out;
     }
-    return out;
+  }
+  simdjson::ondemand::value target;
+  if (!scalar_document) {
+    if (auto error = doc.at_pointer(spec.values.text).get(target); error) {
+      if (ClassifyLookupError(error) == LookupStatus::kAbsent) {
+        out.status = ScoreStatus::kMissing;
+        out.error = absl::StrCat("no value at ", spec.values.text);
+      } else {
+        out.error = absl::StrCat("body is not JSON: ", simdjson::error_message(error));
+      }
+      return out;
+    }
   }
   json_type type;
-  if (auto error = target.type().get(type); error) {
+  if (auto error = scalar_document ? doc.type().get(type) : target.type().get(type); error) {
     out.error = absl::StrCat("body is not JSON: ", simdjson::error_message(error));
     return out;
   }
@@ -115,7 +125,9 @@ ScoreOutcome ScoreJson(simdjson::ondemand::parser& parser, simdjson::padded_stri
       break;
     case json_type::number: {
       double number;
-      if (auto error = target.get_double().get(number); error) {
+      auto error =
+          scalar_document ? doc.get_double().get(number) : target.get_double().get(number);
+      if (error) {
         out.error = absl::StrCat("bad number: ", simdjson::error_message(error));
         return out;
       }

@@ -1,7 +1,9 @@
 #include "service/extract/url_template.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
+#include <cstring>
 #include <memory>
 
 #include "absl/strings/ascii.h"
@@ -17,6 +19,14 @@ struct UrlDeleter {
 struct CurlStringDeleter {
   void operator()(char* text) const { curl_free(text); }
 };
+
+// Whether both are the same IPv6 address (curl writes IPv6 hosts in canonical form).
+bool SameIpv6Address(const std::string& a, const std::string& b) {
+  in6_addr first, second;
+  return inet_pton(AF_INET6, a.c_str(), &first) == 1 &&
+         inet_pton(AF_INET6, b.c_str(), &second) == 1 &&
+         std::memcmp(&first, &second, sizeof(first)) == 0;
+}
 
 bool IsUnreserved(unsigned char c) {
   return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
@@ -55,6 +65,10 @@ std::string PercentEncode(absl::string_view text) {
 
 absl::Status ValidateHttpUrl(absl::string_view url) {
   if (url.empty()) return absl::InvalidArgumentError("URL is empty");
+  // curl reads the URL as a C string: it would ignore everything from a NUL on.
+  if (absl::StrContains(url, absl::string_view("\0", 1))) {
+    return absl::InvalidArgumentError("URL contains a NUL byte");
+  }
   std::unique_ptr<CURLU, UrlDeleter> handle(curl_url());
   std::string copy(url);
   if (CURLUcode rc = curl_url_set(handle.get(), CURLUPART_URL, copy.c_str(), 0); rc != CURLUE_OK) {
@@ -77,7 +91,22 @@ absl::Status ValidateHttpUrl(absl::string_view url) {
     if (raw) curl_free(raw);
     return absl::InvalidArgumentError("URL has no host");
   }
-  curl_free(raw);
+  std::unique_ptr<char, CurlStringDeleter> curl_host(raw);
+  // Egress host rules, host rates and credentials are checked against HostOf(url): it must be the
+  // host curl connects to. curl also takes "http:/h" and "http:///h" as host h, and decodes %XX
+  // and short IPv4 forms ("127.1") in the host; such URLs are refused.
+  std::string host = absl::AsciiStrToLower(curl_host.get());
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);  // curl keeps the brackets, and the zone id apart
+  }
+  std::string ours = HostOf(url);
+  if (size_t zone = ours.find('%'); zone != std::string::npos && absl::StrContains(ours, ":")) {
+    ours.resize(zone);
+  }
+  if (ours != host && !SameIpv6Address(ours, host)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("URL host is ambiguous (curl reads \"", host, "\")"));
+  }
   return absl::OkStatus();
 }
 

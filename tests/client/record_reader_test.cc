@@ -72,5 +72,23 @@ TEST(RecordReaderTest, MissingFileIsNotFound) {
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST(RecordReaderTest, CsvKeepsACarriageReturnInsideQuotes) {
+  // Found by fuzz_csv_keys / fuzz_resume_scan: "\r\n" handling also ate a quoted trailing '\r',
+  // so a column written as "name\r" read back as "name".
+  auto records = ReadAll("\"a\r\",\"b\r\"\n\"c\r\"\r\nd,\"e\"\r\n", RecordReader::Mode::kCsv);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0], (std::vector<std::string>{"a\r", "b\r"}));
+  EXPECT_EQ(records[1], (std::vector<std::string>{"c\r"}));
+  EXPECT_EQ(records[2], (std::vector<std::string>{"d", "e"}));
+}
+
+TEST(RecordReaderTest, CsvQuoteAfterAByteOrderMarkOpensAQuotedField) {
+  // Found by fuzz_csv_keys: a quote right after a leading BOM was taken literally.
+  auto records = ReadAll("\xEF\xBB\xBF\"id, x\",name\n\"1\",a\n", RecordReader::Mode::kCsv);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0], (std::vector<std::string>{"\xEF\xBB\xBFid, x", "name"}));
+  EXPECT_EQ(records[1], (std::vector<std::string>{"1", "a"}));
+}
+
 }  // namespace
 }  // namespace gather::client

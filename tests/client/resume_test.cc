@@ -136,5 +136,50 @@ TEST(KeySourceTest, CsvColumnAndMissingColumn) {
   EXPECT_NE(missing.status().message().find("name, id"), std::string::npos);
 }
 
+TEST(KeySourceTest, QuotedHeaderAfterAByteOrderMark) {
+  // Found by fuzz_csv_keys: "CSV UTF-8" files with a quoted first column did not match it.
+  TempPath file;
+  file.Write("\xEF\xBB\xBF\"id\",\"name\"\r\n\"1\",\"Berlin\"\r\n2,Paris\r\n");
+  auto source = KeySource::Open(file.path(), std::string("id"));
+  ASSERT_TRUE(source.ok()) << source.status();
+  std::string key;
+  std::vector<std::string> keys;
+  while ((*source)->Next(key)) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"1", "2"}));
+}
+
+TEST(ResumeTest, CsvHeaderWithAQuotedCarriageReturnMatches) {
+  // Found by fuzz_resume_scan: the CLI's own header for a field named "f\r" did not match.
+  std::vector<std::string> names{"f\r"};
+  std::string content;
+  AppendCsvHeader(names, content);
+  AppendCsvRow(Row(2, "k2", v1::JOB_STATUS_OK), 1, content);
+  TempPath file;
+  file.Write(content);
+  SeqBitmap done;
+  auto scan = ScanOutput(file.path(), OutputFormat::kCsv, {"seq", "key", "f\r"}, done);
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_TRUE(done.Test(2));
+}
+
+TEST(ResumeTest, HugeSeqIsRefusedNotAllocated) {
+  // Found by fuzz_resume_scan: one line with seq 2^40 - 1 made the bitmap allocate 128 GiB (and
+  // 2^32 - 1 still 512 MiB); seqs are now capped and the bitmap is paged.
+  TempPath file;
+  file.Write("{\"seq\":1099511627775,\"key\":\"k\",\"status\":\"OK\"}\n");
+  SeqBitmap done;
+  auto scan = ScanOutput(file.path(), OutputFormat::kJsonl, {}, done);
+  EXPECT_EQ(scan.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(done.count(), 0u);
+
+  file.Write("{\"seq\":4294967295,\"key\":\"k\",\"status\":\"OK\"}\n");
+  scan = ScanOutput(file.path(), OutputFormat::kJsonl, {}, done);
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_TRUE(done.Test(4294967295u));
+  EXPECT_FALSE(done.Test(4294967294u));
+  EXPECT_FALSE(done.Test(uint64_t{1} << 40));
+  EXPECT_EQ(done.count(), 1u);
+}
+
 }  // namespace
 }  // namespace gather::client

@@ -118,5 +118,21 @@ TEST(ProgressTest, Format) {
   EXPECT_EQ(FormatProgress(5, std::nullopt, 2.4, 0), "5 2/s failed 0");
 }
 
+TEST(RowFormatTest, JsonlRowStaysOneLineForPrettyPrintedValues) {
+  // Found by fuzz_json_extract: objects and arrays arrive as the upstream wrote them, line breaks
+  // included, which split the row over several lines (and made --resume refuse the file).
+  v1::LookupResult row;
+  row.set_seq(3);
+  row.set_key("k");
+  row.set_status(v1::JOB_STATUS_OK);
+  row.add_values("{\n  \"a\": [1,\r\n 2]\n}");
+  std::string out;
+  AppendJsonlRow(row, {"obj"}, out);
+  EXPECT_EQ(out.find('\n'), out.size() - 1) << out;
+  EXPECT_EQ(out.find('\r'), std::string::npos) << out;
+  auto json = nlohmann::json::parse(out);
+  EXPECT_EQ(json["fields"]["obj"]["a"][1], 2);
+}
+
 }  // namespace
 }  // namespace gather::client

@@ -43,12 +43,58 @@ TEST(FieldsTest, MissingRequiredPointerIsMissing) {
   EXPECT_EQ(out.status, ExtractStatus::kMissing);
 }
 
+TEST(FieldsTest, PointerThroughNullOrScalarIsAbsent) {
+  std::string body = R"({"id":7,"location":null,"tags":[1,2],"n":5})";
+  ExtractOutcome out;
+  simdjson::ondemand::parser parser;
+  ExtractFields(parser, PadForParse(body),
+                Fields({{"city", "/location/cityLabel"}, {"t", "/tags/01"}, {"x", "/n/x"},
+                        {"id", "/id"}}),
+                {}, out);
+  ASSERT_EQ(out.status, ExtractStatus::kOk) << out.error;
+  EXPECT_EQ(out.values, (std::vector<std::string>{"", "", "", "7"}));
+  ExtractFields(parser, PadForParse(body), Fields({{"id", "/id"}}),
+                {*ParseJsonPointer("/location/cityLabel")}, out);
+  EXPECT_EQ(out.status, ExtractStatus::kMissing) << out.error;
+}
+
+TEST(FieldsTest, EmptyPointerOnAScalarDocument) {
+  // Found by fuzz_json_extract: a body that is one scalar read as "body is not JSON" for "".
+  ExtractOutcome out;
+  simdjson::ondemand::parser parser;
+  const std::vector<JsonPointer> whole{*ParseJsonPointer("")};
+  std::string text = "\"caf\u00e9\" \n";
+  ExtractFields(parser, PadForParse(text), Fields({{"all", ""}, {"x", "/x"}}), whole, out);
+  ASSERT_EQ(out.status, ExtractStatus::kOk) << out.error;
+  EXPECT_EQ(out.values, (std::vector<std::string>{"\"caf\u00e9\"", ""}));
+  std::string null_body = "null";
+  ExtractFields(parser, PadForParse(null_body), Fields({{"all", ""}}), whole, out);
+  EXPECT_EQ(out.status, ExtractStatus::kMissing) << out.error;
+}
+
 TEST(FieldsTest, NotJsonIsBadContent) {
   std::string body = "Internal Server Error";
   ExtractOutcome out;
   simdjson::ondemand::parser parser;
   ExtractFields(parser, PadForParse(body), Fields({{"id", "/id"}}), {}, out);
   EXPECT_EQ(out.status, ExtractStatus::kBadContent);
+}
+
+TEST(FieldsTest, BrokenJsonAfterAnAbsentFieldIsBadContentNotACrash) {
+  // Found by fuzz_json_extract: a lookup in an unclosed array reports INDEX_OUT_OF_BOUNDS but
+  // leaves the simdjson document abandoned; the next field's lookup dereferenced a null parser.
+  ExtractOutcome out;
+  simdjson::ondemand::parser parser;
+  for (std::string body : {R"({"a":[1})", R"({"":[})", R"({"a":[1,2])"}) {
+    ExtractFields(parser, PadForParse(body), Fields({{"x", "/a/4"}, {"y", "/b"}, {"z", ""}}), {},
+                  out);
+    EXPECT_EQ(out.status, ExtractStatus::kBadContent) << body;
+  }
+  std::string fine = R"({"a":[1],"b":2})";
+  ExtractFields(parser, PadForParse(fine), Fields({{"x", "/a/4"}, {"y", "/b"}}), {}, out);
+  ASSERT_EQ(out.status, ExtractStatus::kOk) << out.error;
+  EXPECT_EQ(out.values[0], "");
+  EXPECT_EQ(out.values[1], "2");
 }
 
 }  // namespace

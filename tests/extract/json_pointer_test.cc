@@ -30,6 +30,13 @@ TEST(JsonPointerTest, RejectsMissingSlashAndBadEscapes) {
   EXPECT_NE(bad.status().message().find("start with"), std::string::npos);
 }
 
+TEST(JsonPointerTest, PathThroughAScalarIsAbsentNotBadJson) {
+  // Found by fuzz_json_extract: simdjson reports INVALID_JSON_POINTER for "/location/cityLabel"
+  // in {"location":null}; that read as "body is not JSON" (BAD_CONTENT) instead of absent.
+  EXPECT_EQ(ClassifyLookupError(simdjson::INVALID_JSON_POINTER), LookupStatus::kAbsent);
+  EXPECT_EQ(ClassifyLookupError(simdjson::TAPE_ERROR), LookupStatus::kNotJson);
+}
+
 TEST(JsonPointerTest, PadForParseKeepsContentAndAddsCapacity) {
   std::string body = "{\"a\":1}";
   auto view = PadForParse(body);

@@ -90,6 +90,18 @@ TEST(ScoreTest, NotJsonIsBadContent) {
   EXPECT_EQ(truncated.status, ScoreStatus::kBadContent);
 }
 
+TEST(ScoreTest, EmptyPointerOnAScalarDocument) {
+  // Found by fuzz_json_extract: at_pointer("") cannot return a scalar document, so a body that is
+  // just a number read as "body is not JSON".
+  auto number = Score(" 42.5 ", "", 0, Reducer::kMean, Reducer::kMean);
+  ASSERT_EQ(number.status, ScoreStatus::kOk) << number.error;
+  EXPECT_DOUBLE_EQ(number.score, 42.5);
+  EXPECT_EQ(Score("null", "", 0, Reducer::kMean, Reducer::kMean).status, ScoreStatus::kMissing);
+  auto text = Score(R"("x")", "", 0, Reducer::kMean, Reducer::kMean);
+  EXPECT_EQ(text.status, ScoreStatus::kBadContent);
+  EXPECT_EQ(text.error.find("body is not JSON"), std::string::npos) << text.error;
+}
+
 TEST(ScoreTest, WrongShapeIsBadContent) {
   EXPECT_EQ(Score(R"({"data":"x"})", "/data", 0, Reducer::kMean, Reducer::kMean).status,
             ScoreStatus::kBadContent);

@@ -1,5 +1,7 @@
 #include "service/extract/url_template.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace gather::extract {
@@ -42,6 +44,28 @@ TEST(HostOfTest, ExtractsLowerCaseHost) {
   EXPECT_EQ(HostOf("http://User@Example.ORG:8080/a"), "example.org");
   EXPECT_EQ(HostOf("https://[::1]:443/"), "::1");
   EXPECT_EQ(HostOf("http://127.0.0.1/x"), "127.0.0.1");
+}
+
+TEST(ValidateHttpUrlTest, HostMustBeTheOneCurlConnectsTo) {
+  using std::string_literals::operator""s;
+  // Found by fuzz_url_template: curl stops at a NUL, takes "http:/h" and "http:///h" as host h,
+  // and decodes the host, while egress, host rate and credential checks use HostOf().
+  EXPECT_FALSE(ValidateHttpUrl("http://evil.example\0.api.example/x"s).ok());
+  EXPECT_FALSE(ValidateHttpUrl("http://h/x\0y"s).ok());
+  EXPECT_FALSE(ValidateHttpUrl("http:/evil.example/x").ok());
+  EXPECT_FALSE(ValidateHttpUrl("http:///evil.example/x").ok());
+  EXPECT_FALSE(ValidateHttpUrl("http://%61pi.example/x").ok());
+  EXPECT_FALSE(ValidateHttpUrl("http://127.1/x").ok());
+  EXPECT_TRUE(ValidateHttpUrl("http://[fe80::1%25eth0]:8080/x").ok());
+  EXPECT_TRUE(ValidateHttpUrl("http://[2001:DB8:0:0::1]/x").ok());  // curl: [2001:db8::1]
+  EXPECT_TRUE(ValidateHttpUrl("http://u:p@Example.ORG:81/x?y#z").ok());
+}
+
+TEST(UrlTemplateTest, KeyCannotReachTheHostWithoutDoubleSlash) {
+  using std::string_literals::operator""s;
+  EXPECT_FALSE(UrlTemplate::Parse("http:/{key}/x").ok());
+  EXPECT_FALSE(UrlTemplate::Parse("http:///{key}/x").ok());
+  EXPECT_FALSE(UrlTemplate::Parse("http://h/{key}\0\x01"s).ok());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string_view>
 
 #include "gtest/gtest.h"
 #include "service/rpc/lookup_request.h"
@@ -16,9 +17,10 @@ class Chaos {
   explicit Chaos(uint64_t seed) : random_(seed) {}
 
   std::string String() {
-    static const char* const kPieces[] = {
+    // string_view, not const char*: one piece is a NUL byte.
+    static constexpr std::string_view kPieces[] = {
         "", "{key}", "http://", "https://", "ftp://", "/", "~", "~0", "~1", "~2", "a", "%", "%zz",
-        "\r\n", std::string(1, '\0').c_str(), "\xff\xfe", "[::1]", "127.0.0.1", "{key}.example",
+        "\r\n", std::string_view("\0", 1), "\xff\xfe", "[::1]", "127.0.0.1", "{key}.example",
         ":80", "@", "#", "?", "&", "=", " ", "é", "/data", "api.example", "{", "}", "{{key}}"};
     std::string out;
     int n = Int(0, 8);
