@@ -1,5 +1,7 @@
 #include "service/extract/score.h"
 
+#include <cmath>
+
 #include <algorithm>
 
 #include "absl/status/status.h"
@@ -207,8 +209,14 @@ ScoreOutcome ScoreJson(simdjson::ondemand::parser& parser, simdjson::padded_stri
     out.error = absl::StrCat("no numeric values at ", spec.values.text);
     return out;
   }
-  out.status = ScoreStatus::kOk;
   out.score = across.Result();
+  if (!std::isfinite(out.score)) {
+    // Sums that overflow (or +inf and -inf together) cannot be ranked: NaN has no order.
+    out.error = absl::StrCat("the score of the values at ", spec.values.text,
+                             " is not a finite number");
+    return out;  // kBadContent
+  }
+  out.status = ScoreStatus::kOk;
   return out;
 }
 

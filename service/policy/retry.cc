@@ -35,7 +35,9 @@ std::optional<absl::Duration> ParseRetryAfter(absl::string_view value, absl::Tim
   for (const char* format : kFormats) {
     absl::Time when;
     std::string error;
-    if (absl::ParseTime(format, text, absl::UTCTimeZone(), &when, &error)) {
+    // absl also accepts "infinite-future" and "infinite-past": not HTTP dates.
+    if (absl::ParseTime(format, text, absl::UTCTimeZone(), &when, &error) &&
+        when != absl::InfiniteFuture() && when != absl::InfinitePast()) {
       return std::max(absl::ZeroDuration(), when - now);
     }
   }

@@ -120,3 +120,21 @@ TEST(ScoreTest, CountCountsNonNullValues) {
 
 }  // namespace
 }  // namespace gather::extract
+
+namespace gather::extract {
+namespace {
+
+TEST(ScoreOverflowTest, ANonFiniteScoreIsBadContentNotAnUnorderableRank) {
+  simdjson::ondemand::parser parser;
+  ScoreSpec spec;
+  spec.values = *ParseJsonPointer("/v");
+  spec.row_reducer = Reducer::kSum;
+  spec.across_reducer = Reducer::kSum;
+  std::string body = R"({"v":[1e308,1e308,-1e308,-1e308,-1e308]})";
+  ScoreOutcome outcome = ScoreJson(parser, PadForParse(body), spec);
+  EXPECT_EQ(outcome.status, ScoreStatus::kBadContent);
+  EXPECT_NE(outcome.error.find("finite"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gather::extract

@@ -31,6 +31,8 @@ TEST(RetryTest, RetryAfterSecondsAndDates) {
   EXPECT_EQ(ParseRetryAfter("soon", kNow), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("-5", kNow), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("", kNow), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("infinite-future", kNow), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter("infinite-past", kNow), std::nullopt);
 }
 
 TEST(RetryTest, BudgetAllowsARatioOfRequestsPlusAFloor) {
