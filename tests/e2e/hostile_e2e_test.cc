@@ -13,13 +13,16 @@
 #include "service/rpc/job_status_name.h"
 #include "tests/support/hostile_upstream.h"
 #include "tests/support/process.h"
+#include "tests/support/scale.h"
 #include "tests/support/upstream.h"
 
 namespace gather::testing {
 namespace {
 
 const std::string kBin = GATHER_BIN_DIR;
-constexpr double kTimeoutSeconds = 2;
+// The per-job timeout: 2 s, longer under a sanitizer so that only the behaviours meant to time
+// out do (a slowed redirect loop must still end with REDIRECT_ERROR).
+const double kTimeoutSeconds = 2 * TimeSlack();
 
 // The status each behaviour must end with.
 const std::map<std::string, v1::JobStatus>& Expected() {
@@ -122,18 +125,26 @@ TEST(HostileE2eTest, EveryMisbehaviourEndsPreciselyAndNothingElseSuffers) {
       const v1::JobResult& result = results[kind];
       EXPECT_EQ(std::string(rpc::JobStatusName(result.status())), std::string(rpc::JobStatusName(want)))
           << kind << ": " << result.error();
-      EXPECT_LT(ended_after[kind], absl::Seconds(kTimeoutSeconds + 1.5)) << kind;
+      EXPECT_LT(ended_after[kind], absl::Seconds(kTimeoutSeconds) + Slack(absl::Seconds(1.5)))
+          << kind;
       if (want != v1::JOB_STATUS_OK) {
         EXPECT_FALSE(result.error().empty()) << kind;
       }
     }
-    EXPECT_LT(normal_took, absl::Seconds(2)) << "a normal call was held up by hostile upstreams";
+    EXPECT_LT(normal_took, Slack(absl::Seconds(2)))
+        << "a normal call was held up by hostile upstreams";
     long rss = RssKib(gatherd->process.pid());
     if (round == 0) rss_first = rss;
     std::cerr << "round " << round << ": gatherd RSS " << rss / 1024 << " MiB, normal call "
               << normal_took << "\n";
     if (round == 2) {
-      EXPECT_LT(rss, rss_first + 16 * 1024) << "memory must return to its level";
+      if (kUnderSanitizer) {
+        // ASan holds freed memory in its quarantine (and TSan adds shadow memory): RSS after a
+        // burst says nothing about gatherd's own memory there.
+        std::cerr << "memory-return check skipped under " << kSanitizer << "\n";
+      } else {
+        EXPECT_LT(rss, rss_first + 16 * 1024) << "memory must return to its level";
+      }
     }
   }
   gatherd->process.Terminate(SIGTERM);

@@ -15,6 +15,7 @@
 #include "httplib.h"
 #include "service/rpc/status_convert.h"
 #include "tests/support/engine_helpers.h"
+#include "tests/support/scale.h"
 #include "tests/support/upstream.h"
 
 namespace gather::fetch {
@@ -22,6 +23,8 @@ namespace {
 
 using ::gather::testing::CollectingSink;
 using ::gather::testing::LoopbackOptions;
+using ::gather::testing::Slack;
+using ::gather::testing::SlackBelow;
 using ::gather::testing::TestUpstream;
 
 // Counts requests as they arrive; lets a test wait (without sleeping) until N are in progress.
@@ -175,7 +178,7 @@ TEST_F(CurlEngineTest, SlowUpstreamTimesOut) {
   ASSERT_TRUE(sink.Wait(1));
   FetchResult result = sink.results()[7];
   EXPECT_EQ(result.outcome, FetchOutcome::kTimeout);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_LT(absl::Now() - start, SlackBelow(absl::Seconds(3), absl::Seconds(8)));
   EXPECT_GE(result.latency, absl::Milliseconds(250));
   std::string error;
   EXPECT_EQ(rpc::JobStatusOf(result, 0, &error), v1::JOB_STATUS_TIMEOUT);
@@ -207,7 +210,7 @@ TEST_F(CurlEngineTest, GroupDeadlineEndsQueuedAndRunningJobs) {
   for (uint64_t i = 0; i < 6; ++i) engine_->Submit(group, i, Get(Url("/slow/10000")));
   absl::Time start = absl::Now();
   ASSERT_TRUE(sink.Wait(6));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(3));
+  EXPECT_LT(absl::Now() - start, SlackBelow(absl::Seconds(3), absl::Seconds(8)));
   for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kTimeout) << tag;
   EXPECT_EQ(engine_->stats().inflight.load(), 0);
   EXPECT_EQ(engine_->stats().queued.load(), 0);
@@ -242,8 +245,8 @@ TEST_F(CurlEngineTest, CancelEndsInFlightTransfersPromptly) {
   ASSERT_TRUE(arrivals_.WaitFor(5));  // five transfers are in the upstream's hands
   absl::Time start = absl::Now();
   engine_->CancelGroup(group, FetchOutcome::kCancelled);
-  ASSERT_TRUE(sink.Wait(20, absl::Seconds(5)));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  ASSERT_TRUE(sink.Wait(20, Slack(absl::Seconds(5))));
+  EXPECT_LT(absl::Now() - start, SlackBelow(absl::Seconds(2), absl::Seconds(15)));
   for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kCancelled) << tag;
   EXPECT_TRUE(sink.ExactlyOnce());
   EXPECT_EQ(engine_->stats().inflight.load(), 0);
@@ -350,7 +353,7 @@ TEST_F(CurlEngineTest, StopCancelsEverythingExactlyOnce) {
   for (uint64_t i = 0; i < 10; ++i) (*engine)->Submit(group, i, Get(Url("/slow/20000")));
   ASSERT_TRUE(arrivals_.WaitFor(3));
   (*engine)->Stop();
-  ASSERT_TRUE(sink.Wait(10, absl::Seconds(1)));
+  ASSERT_TRUE(sink.Wait(10, Slack(absl::Seconds(1))));
   for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kCancelled);
   EXPECT_TRUE(sink.ExactlyOnce());
 }

@@ -13,12 +13,12 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "service/fetch/curl_engine.h"
 #include "service/rpc/status_convert.h"
 #include "tests/support/engine_helpers.h"
+#include "tests/support/scale.h"
 #include "tests/support/upstream.h"
 
 namespace gather::fetch {
@@ -26,33 +26,35 @@ namespace {
 
 using ::gather::testing::CollectingSink;
 using ::gather::testing::LoopbackOptions;
+using ::gather::testing::Slack;
+using ::gather::testing::SlackBelow;
 using ::gather::testing::TestUpstream;
 
 // Arrival times of requests, by path.
 class Arrivals {
  public:
   void Record(const std::string& path) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     times_[path].push_back(absl::Now());
     all_.push_back(absl::Now());
   }
   std::vector<absl::Time> Of(const std::string& path) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return times_[path];
   }
   std::vector<absl::Time> All() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     std::vector<absl::Time> all = all_;
     std::sort(all.begin(), all.end());
     return all;
   }
   int Count(const std::string& path) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int>(times_[path].size());
   }
 
  private:
-  absl::Mutex mu_;
+  std::mutex mu_;  // std::mutex: Debian's absl::Mutex has no TSan annotations
   std::map<std::string, std::vector<absl::Time>> times_;
   std::vector<absl::Time> all_;
 };
@@ -79,9 +81,11 @@ void ExpectStartsWithinRate(const std::map<uint64_t, FetchResult>& results, doub
     double allowed = burst + rate * absl::ToDoubleSeconds(starts[i]) + 1;
     EXPECT_LE(static_cast<double>(i + 1), allowed) << "start " << i << " at " << starts[i];
   }
-  // And the rate was reached, not undershot: the last start is near (n - burst) / rate.
+  // And the rate was reached, not undershot: the last start is near (n - burst) / rate (later
+  // under a sanitizer, whose slower engine loop and upstream lag behind the tokens).
   double ideal = (static_cast<double>(starts.size()) - burst) / rate;
-  EXPECT_LT(absl::ToDoubleSeconds(starts.back()), ideal * 1.5 + 0.3);
+  EXPECT_LT(absl::ToDoubleSeconds(starts.back()),
+            (ideal * 2 + 0.5) * ::gather::testing::TimeSlack());
 }
 
 FetchRequest Get(const std::string& url, int max_attempts = 3) {
@@ -212,7 +216,7 @@ TEST_F(RetryRateTest, RetryAfterIsTheMinimumWaitAndTheKeyEndsOk) {
   ASSERT_EQ(times.size(), 2u);
   EXPECT_GE(times[1] - times[0], absl::Seconds(2));
   EXPECT_GE(result.queue_wait, absl::Milliseconds(1900));  // the wait is queue time
-  EXPECT_LT(result.latency, absl::Seconds(1));              // not the transfer's
+  EXPECT_LT(result.latency, SlackBelow(absl::Seconds(1), absl::Milliseconds(1900)));  // not the transfer's
   engine->CloseGroup(group);
 }
 
@@ -242,12 +246,13 @@ TEST_F(RetryRateTest, ARetryAfterPastTheDeadlineIsNotWaitedFor) {
   auto engine = MakeEngine();
   CollectingSink sink;
   GroupOptions options;
-  options.deadline = absl::Now() + absl::Seconds(3);
+  // (Both widen under a sanitizer; the Retry-After, 30 s, stays past the deadline.)
+  options.deadline = absl::Now() + Slack(absl::Seconds(3));
   GroupId group = engine->OpenGroup(&sink, options);
   absl::Time start = absl::Now();
   engine->Submit(group, 0, Get(base_ + "/after/9/30"));
   ASSERT_TRUE(sink.Wait(1));
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_LT(absl::Now() - start, Slack(absl::Seconds(2)));
   FetchResult result = sink.results()[0];
   std::string error;
   EXPECT_EQ(rpc::JobStatusOf(result, 0, &error), v1::JOB_STATUS_RATE_LIMITED);
@@ -315,7 +320,7 @@ TEST_F(RetryRateTest, IdenticalRequestsShareOneFetchAcrossGroups) {
   }
   FetchRequest own = Get(slow.base_url() + "/item/0", 1);  // coalesce off: its own fetch
   engine->Submit(gc, 0, std::move(own));
-  ASSERT_TRUE(a.Wait(30, absl::Seconds(5)));
+  ASSERT_TRUE(a.Wait(30, Slack(absl::Seconds(5))));
   ASSERT_TRUE(b.Wait(30));
   ASSERT_TRUE(c.Wait(1));
   EXPECT_EQ(arrivals.Count("/item/0"), 2);  // one shared fetch + the one that opted out
@@ -351,8 +356,8 @@ TEST_F(RetryRateTest, ACancelledLeaderHandsTheFetchToAFollower) {
   engine->Submit(ga, 0, Shared(slow.base_url() + "/item/7"));
   engine->Submit(gb, 0, Shared(slow.base_url() + "/item/7"));
   engine->CancelGroup(ga, FetchOutcome::kCancelled);
-  ASSERT_TRUE(a.Wait(1, absl::Seconds(5)));
-  ASSERT_TRUE(b.Wait(1, absl::Seconds(5)));
+  ASSERT_TRUE(a.Wait(1, Slack(absl::Seconds(5))));
+  ASSERT_TRUE(b.Wait(1, Slack(absl::Seconds(5))));
   EXPECT_EQ(a.results()[0].outcome, FetchOutcome::kCancelled);
   EXPECT_EQ(b.results()[0].outcome, FetchOutcome::kResponse);  // not cancelled by A's cancel
   EXPECT_EQ(b.results()[0].http_status, 200);
@@ -408,7 +413,13 @@ TEST_F(RetryRateTest, HedgingCutsTheTailForAFewPercentMoreRequests) {
   std::cerr << "p99 without hedging " << p99[0] << " (" << requests[0] << " requests), with "
             << p99[1] << " (" << requests[1] << " requests)\n";
   EXPECT_GE(p99[0], absl::Milliseconds(900));
-  EXPECT_LE(p99[1] * 5, p99[0]) << "hedging must cut p99 at least 5x";
+  if (::gather::testing::kUnderSanitizer) {
+    // The hedge fires at the fast requests' p95 (+20%), which a sanitizer inflates toward the
+    // 1 s tail: the cut measures the instrumentation, not hedging. hedges_won above still holds.
+    std::cerr << "p99 cut not checked under " << ::gather::testing::kSanitizer << "\n";
+  } else {
+    EXPECT_LE(p99[1] * 5, p99[0]) << "hedging must cut p99 at least 5x";
+  }
   EXPECT_LE(requests[1], n * 1.05) << "for at most 5% more requests";
 }
 

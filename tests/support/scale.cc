@@ -31,7 +31,7 @@ double TimeSlack() {
 #if defined(__SANITIZE_THREAD__)
   constexpr double kDefault = 5;
 #elif defined(__SANITIZE_ADDRESS__)
-  constexpr double kDefault = 2;
+  constexpr double kDefault = 3;
 #else
   constexpr double kDefault = 1;
 #endif

@@ -5,6 +5,8 @@
 #ifndef GATHER_TESTS_SUPPORT_SCALE_H_
 #define GATHER_TESTS_SUPPORT_SCALE_H_
 
+#include <algorithm>
+
 #include "absl/time/time.h"
 
 namespace gather::testing {
@@ -20,6 +22,11 @@ inline constexpr const char* kSanitizer = "ThreadSanitizer";
 inline constexpr const char* kSanitizer = nullptr;
 #endif
 inline constexpr bool kUnderSanitizer = kSanitizer != nullptr;
+#if defined(__SANITIZE_THREAD__)
+inline constexpr bool kUnderThreadSanitizer = true;
+#else
+inline constexpr bool kUnderThreadSanitizer = false;
+#endif
 
 // GATHER_TEST_SCALE when it parses as a number > 0, else 1.
 double TestScale();
@@ -28,9 +35,14 @@ double TestScale();
 int Scaled(int n, int min = 1);
 
 // How much longer than normal an operation may take: 1 in a normal build, more under a
-// sanitizer (TSan slows code 5-15x, ASan about 2x). Overridable with GATHER_TEST_TIME_SLACK.
+// sanitizer (TSan slows code 5-15x, ASan 2-3x). Overridable with GATHER_TEST_TIME_SLACK.
 double TimeSlack();
 inline absl::Duration Slack(absl::Duration bound) { return bound * TimeSlack(); }
+// Slack(bound), but never `ceiling` or more: for a bound that must stay under the time the
+// failure it guards against would take (a 10 s upstream the job must not wait for).
+inline absl::Duration SlackBelow(absl::Duration bound, absl::Duration ceiling) {
+  return std::min(Slack(bound), ceiling);
+}
 
 }  // namespace gather::testing
 

@@ -79,6 +79,16 @@ void TestUpstream::Start(const std::string& host, int port) {
   DeepenBacklog(port_);
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // The socket is bound and listening already: connections queue until the accept loop runs.
+  // But cpp-httplib's stop() does nothing until that loop has marked the server running, so a
+  // Stop() that came first (a test that never calls the upstream) would leave the loop running
+  // and join() waiting forever: return only once the loop runs.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!server_->is_running()) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      throw std::runtime_error("test upstream: the accept loop did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void TestUpstream::Stop() {
