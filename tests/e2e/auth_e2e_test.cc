@@ -111,9 +111,11 @@ class AuthE2eTest : public ::testing::Test {
   }
 
   static inline std::string* dir_ = nullptr;
-  TestUpstream upstream_;
+  // Declared before the upstream, whose handlers record here: they must outlive it (gatherd may
+  // still be fetching when a test ends; TSan caught the vector destroyed under a handler).
   std::mutex mu_;
   std::vector<std::string> seen_;
+  TestUpstream upstream_;
 };
 
 int CountOk(const std::string& jsonl) {

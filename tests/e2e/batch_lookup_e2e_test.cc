@@ -345,13 +345,18 @@ TEST_F(BatchLookupE2eTest, DuplicateKeysShareFetchesAndEveryLineGetsItsRow) {
 }
 
 TEST_F(BatchLookupE2eTest, AStalledReaderStopsTheServerReadingKeys) {
+  if (kUnderThreadSanitizer) {
+    GTEST_SKIP() << "the 12,000+ keys this needs take over 120 s through ThreadSanitizer, and "
+                    "every thread it exercises is gRPC's, which the TSan run cannot check; it "
+                    "runs under ASan and in the normal build";
+  }
   StartUpstream();
   StartServer();
   // With the client's receive window fixed at gRPC's initial 64 KiB (no BDP probing, which
   // would grow it to megabytes of rows), what the server fetches for a reader that reads nothing
   // is its own window (2,048 keys at concurrency 64) plus a few batches: a few thousand keys, far
   // under n / 2 even when GATHER_TEST_SCALE shrinks n.
-  const int n = Scaled(200'000, 20'000);
+  const int n = Scaled(200'000, 12'000);
   grpc::ChannelArguments channel_args;
   channel_args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   auto channel = grpc::CreateCustomChannel(gatherd_->address, grpc::InsecureChannelCredentials(),

@@ -135,12 +135,18 @@ TEST_F(FetchAndRankE2eTest, FetchesConcurrentlyUnderTheRpcCap) {
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(std::count(run.out.begin(), run.out.end(), '\n'), 200);
   EXPECT_LE(upstream_.max_in_flight(), 50);
-  EXPECT_GE(upstream_.max_in_flight(), 40);
+  // The cap was used (under a sanitizer the slowed server and upstream overlap less of each
+  // 50 ms request, but far more than one at a time).
+  EXPECT_GE(upstream_.max_in_flight(), kUnderSanitizer ? 20 : 40);
   // Serially this is 200 x 50 ms = 10 s; four waves of 50 take ~0.2 s plus start-up.
   EXPECT_LT(took, SlackBelow(absl::Seconds(4), absl::Seconds(9)));
 }
 
 TEST_F(FetchAndRankE2eTest, DeadlineEndsSlowJobsWithTimeoutRows) {
+  if (kUnderThreadSanitizer) {
+    GTEST_SKIP() << "gatherd ends jobs 250 ms before the RPC deadline to send their rows; "
+                    "ThreadSanitizer slows gatherd and the CLI past that margin";
+  }
   NetdataFixtureOptions options;
   options.charts = 10;
   options.delay = absl::Seconds(10);

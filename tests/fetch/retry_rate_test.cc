@@ -299,8 +299,8 @@ FetchRequest Shared(const std::string& url) {
 
 TEST_F(RetryRateTest, IdenticalRequestsShareOneFetchAcrossGroups) {
   // A slow endpoint keeps identical requests in flight together.
+  Arrivals arrivals;  // before the upstream whose handlers record here: it must outlive it
   TestUpstream slow;
-  Arrivals arrivals;
   slow.Get(R"(/item/(\d+))", [&](const httplib::Request& request, httplib::Response& response) {
     arrivals.Record(request.path);
     slow.Delay(absl::Milliseconds(200));
@@ -341,8 +341,8 @@ TEST_F(RetryRateTest, IdenticalRequestsShareOneFetchAcrossGroups) {
 
 TEST_F(RetryRateTest, ACancelledLeaderHandsTheFetchToAFollower) {
 
+  Arrivals arrivals;  // before the upstream whose handlers record here: it must outlive it
   TestUpstream slow;
-  Arrivals arrivals;
   slow.Get(R"(/item/(\d+))", [&](const httplib::Request& request, httplib::Response& response) {
     arrivals.Record(request.path);
     slow.Delay(absl::Milliseconds(300));

@@ -1,5 +1,5 @@
 // Test sizes and timing under sanitizers. Big tests (hundreds of thousands of keys, long rate
-// runs) shrink by GATHER_TEST_SCALE, a factor scripts/sanitize sets (e.g. 0.25 under ASan, 0.1
+// runs) shrink by GATHER_TEST_SCALE, a factor scripts/sanitize sets (e.g. 0.25 under ASan, 0.05
 // under TSan); checks that sanitizers make meaningless (RSS, which ASan's shadow memory and
 // quarantine inflate) skip themselves, and wall-time bounds widen by TimeSlack().
 #ifndef GATHER_TESTS_SUPPORT_SCALE_H_

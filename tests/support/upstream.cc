@@ -6,7 +6,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <deque>
+#include <functional>
 #include <stdexcept>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
@@ -37,10 +40,64 @@ void DeepenBacklog(int port) {
   closedir(dir);
 }
 
+// cpp-httplib's ThreadPool starts all its threads before the server accepts anything: 512 of
+// them take seconds under TSan (and on a loaded machine), while the first requests wait and time
+// out. This pool starts a worker only when a request finds none idle, up to `max`.
+class GrowingPool : public httplib::TaskQueue {
+ public:
+  explicit GrowingPool(size_t max) : max_(max) {}
+  ~GrowingPool() override = default;  // the server calls shutdown() first
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(fn));
+      if (jobs_.size() > idle_ && threads_.size() < max_) {
+        threads_.emplace_back([this] { Work(); });
+      }
+    }
+    cv_.notify_one();
+  }
+  void shutdown() override {
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+      threads.swap(threads_);
+    }
+    cv_.notify_all();
+    for (std::thread& thread : threads) thread.join();
+  }
+
+ private:
+  void Work() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lock, [this] { return shutdown_ || !jobs_.empty(); });
+      --idle_;
+      if (jobs_.empty()) return;  // shutting down, nothing left to run
+      std::function<void()> fn = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      fn();
+      lock.lock();
+    }
+  }
+
+  const size_t max_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  size_t idle_ = 0;
+  bool shutdown_ = false;
+};
+
 }  // namespace
 
 TestUpstream::TestUpstream(int threads) : server_(std::make_unique<httplib::Server>()) {
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_->new_task_queue = [threads] { return new GrowingPool(static_cast<size_t>(threads)); };
   server_->set_keep_alive_max_count(1000000);
   server_->set_keep_alive_timeout(5);
   server_->set_tcp_nodelay(true);  // headers and body go out in separate writes

@@ -1,5 +1,6 @@
 // A local HTTP upstream for tests (cpp-httplib on 127.0.0.1, port 0), with a large worker pool
-// and unlimited keep-alive so it can serve more simultaneous requests than any cap under test.
+// (workers start as requests need them, up to `threads`) and unlimited keep-alive so it can
+// serve more simultaneous requests than any cap under test.
 // Counts requests and the most requests in progress at once.
 #ifndef GATHER_TESTS_SUPPORT_UPSTREAM_H_
 #define GATHER_TESTS_SUPPORT_UPSTREAM_H_
