@@ -378,10 +378,17 @@ void BatchLookupReactor::Act(const Action& action) {
     return;
   }
   if (action.arm_alarm) {
-    std::lock_guard<std::mutex> lock(alarm_mu_);
-    alarm_ = std::make_unique<grpc::Alarm>();
-    alarm_->Set(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kFlushDelay),
-                [this](bool) { OnAlarm(); });
+    grpc::Alarm* alarm;
+    {
+      std::lock_guard<std::mutex> lock(alarm_mu_);
+      alarm_ = std::make_unique<grpc::Alarm>();
+      alarm = alarm_.get();
+    }
+    // Set outside alarm_mu_: the alarm may fire on another thread, finish the call and let
+    // OnDone delete `this` before Set returns, and a lock held here would then be released on
+    // freed memory. Nothing below touches `this` unless a read or write keeps the call alive.
+    alarm->Set(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kFlushDelay),
+               [this](bool) { OnAlarm(); });
   }
   if (action.read) StartRead(&request_);
   if (action.write) StartWrite(action.write);
