@@ -12,9 +12,12 @@
 #include "gather/v1/gather.pb.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/io/text.h"
 
 namespace gather::observe {
 namespace {
+
+using ::gather::client::AppendJsonString;
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::mutex g_write_mu;
@@ -34,28 +37,6 @@ absl::StatusOr<LogLevel> ParseLogLevel(absl::string_view text) {
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
-
-void AppendJsonString(absl::string_view text, std::string& out) {
-  out.push_back('"');
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof(buffer), "\\u%04x", c);
-          out.append(buffer);
-        } else {
-          out.push_back(static_cast<char>(c));  // UTF-8 passes through
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 std::string FormatLogLine(int64_t now_unix_ms, LogLevel level, absl::string_view message,
                           std::initializer_list<LogField> fields) {

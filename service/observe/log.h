@@ -40,9 +40,6 @@ void Log(LogLevel level, absl::string_view message, std::initializer_list<LogFie
 // without the JOB_STATUS_ prefix.
 RawJson StatusCountsJson(const uint64_t* counts, int size);
 
-// Appends `text` to `out` as a JSON string literal (quotes included).
-void AppendJsonString(absl::string_view text, std::string& out);
-
 }  // namespace gather::observe
 
 #endif  // GATHER_SERVICE_OBSERVE_LOG_H_
