@@ -35,7 +35,7 @@ absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::Create(AuthOptions
   std::unique_ptr<Authenticator> auth(new Authenticator(std::move(options)));
   auth->profiles_ = std::make_shared<CredentialProfiles>();
   if (absl::Status status = auth->LoadTokens(true); !status.ok()) return status;
-  if (absl::Status status = auth->LoadProfiles(true); !status.ok()) return status;
+  if (absl::Status status = auth->LoadProfiles(); !status.ok()) return status;
   return auth;
 }
 
@@ -69,8 +69,7 @@ absl::Status Authenticator::LoadTokens(bool initial) {
   return absl::OkStatus();
 }
 
-absl::Status Authenticator::LoadProfiles(bool initial) {
-  (void)initial;
+absl::Status Authenticator::LoadProfiles() {
   if (options_.credentials_file.empty()) return absl::OkStatus();
   FileStamp stamp;
   auto text = ReadFile(options_.credentials_file, &stamp);
@@ -108,7 +107,7 @@ std::vector<std::string> Authenticator::Refresh() {
     std::optional<FileStamp> now = Stamp(options_.credentials_file);
     if (now.has_value() && !(*now == profiles_stamp_)) {
       profiles_stamp_ = *now;
-      if (absl::Status status = LoadProfiles(false); status.ok()) {
+      if (absl::Status status = LoadProfiles(); status.ok()) {
         log.push_back(absl::StrCat("reloaded --credentials_file (", profiles()->size(),
                                    " profiles)"));
       } else {

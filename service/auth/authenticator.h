@@ -63,7 +63,7 @@ class Authenticator {
   };
   explicit Authenticator(AuthOptions options) : options_(std::move(options)) {}
   absl::Status LoadTokens(bool initial);
-  absl::Status LoadProfiles(bool initial);
+  absl::Status LoadProfiles();
   static absl::StatusOr<std::string> ReadFile(const std::string& path, FileStamp* stamp);
   static std::optional<FileStamp> Stamp(const std::string& path);
 
