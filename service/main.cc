@@ -85,9 +85,14 @@ ABSL_FLAG(std::string, token_file, "",
 ABSL_FLAG(std::string, credentials_file, "",
           "credential profiles (JSON: name -> {hosts, headers}) callers can name instead of "
           "sending secrets; re-read when the file changes");
-ABSL_FLAG(double, shutdown_grace, 5, "seconds in-flight RPCs get to finish after SIGTERM");
+ABSL_FLAG(double, shutdown_grace, 5,
+          "seconds in-flight RPCs get to finish after SIGTERM; then their remaining jobs are "
+          "cancelled and reported CANCELLED (up to 2 s more to send those rows)");
 
 namespace {
+
+// After the grace: how long the cancelled calls get to send their CANCELLED rows and end.
+constexpr std::chrono::seconds kDrainFlush{2};
 
 void RaiseFileLimit() {
   rlimit limit{};
@@ -329,9 +334,23 @@ int main(int argc, char** argv) {
   // Let running calls finish within the grace (new ones are refused meanwhile). gRPC's own
   // Shutdown(deadline) would also wait out the whole grace for idle client connections, so wait
   // for our calls here and then give gRPC only a short deadline.
-  auto grace_end = std::chrono::steady_clock::now() + grace;
-  while (state.active_rpcs.load() > 0 && std::chrono::steady_clock::now() < grace_end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto wait_for_calls = [&state](std::chrono::steady_clock::time_point until) {
+    while (state.active_rpcs.load() > 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return state.active_rpcs.load() == 0;
+  };
+  if (!wait_for_calls(std::chrono::steady_clock::now() + grace)) {
+    // The grace is over: the calls still running cancel their jobs, send those CANCELLED rows
+    // and end (a BatchLookup whose caller was still sending ends UNAVAILABLE, so the caller
+    // resumes elsewhere). Writing that takes little time unless a caller stopped reading.
+    int calls = state.DrainAll();
+    Log(LogLevel::kInfo, "grace over: cancelling the jobs still running",
+        {{"calls", static_cast<int64_t>(calls)}});
+    if (!wait_for_calls(std::chrono::steady_clock::now() + kDrainFlush)) {
+      Log(LogLevel::kWarning, "calls did not end after their jobs were cancelled; cutting them",
+          {{"calls", static_cast<int64_t>(state.active_rpcs.load())}});
+    }
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
   (*engine)->Stop();

@@ -43,14 +43,17 @@ BatchLookupReactor::BatchLookupReactor(ServiceState* state, grpc::CallbackServer
   }
   if (!state_->TryAdmit()) {
     finished_ = true;
-    FinishRpc(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        state_->shutting_down ? "the server is shutting down"
-                                              : "too many RPCs in progress (--max_rpcs)"));
+    FinishRpc(state_->AdmissionRefusal());
     return;
   }
   admitted_ = true;
   rpc_deadline_ = RpcDeadline(context_->deadline());
-  reading_ = true;
+  {
+    // Before Register: from there on Drain may run, and a drained call must wait for this read.
+    std::lock_guard<std::mutex> lock(mu_);
+    reading_ = true;
+  }
+  state_->Register(this);
   StartRead(&request_);
 }
 
@@ -76,7 +79,7 @@ void BatchLookupReactor::OnReadDone(bool ok) {
     bool dropped = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (failure_ || write_failed_) {
+      if (failure_ || write_failed_ || draining_) {
         // The RPC is ending; the message is dropped unread.
         dropped = true;
         reading_ = false;
@@ -128,7 +131,7 @@ void BatchLookupReactor::HandleSpec() {
       std::lock_guard<std::mutex> lock(mu_);
       group_ = group;
       group_open_ = true;
-      cancelled = cancelled_;
+      cancelled = cancelled_ || draining_;
       // Enough keys to keep every transfer busy and the next result batch full, plus one key
       // message of headroom (a message is taken whole).
       window_ = std::max<uint64_t>(4 * static_cast<uint64_t>(plan_->policy.concurrency), 2048);
@@ -224,7 +227,7 @@ void BatchLookupReactor::HandleKeys() {
         row->set_error(std::move(why));
       }
     }
-    cancelled = cancelled_;
+    cancelled = cancelled_ || draining_;
     // Done with the read buffer. Once reading_ is false any thread (a completion, a write, the
     // alarm) may start the next read into request_, so it is cleared before that, under mu_.
     request_.Clear();
@@ -365,7 +368,11 @@ BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
                                : grpc::Status(grpc::StatusCode::CANCELLED, "the stream broke");
     } else if (summary_sent_) {
       finished_ = true;
-      action.finish = grpc::Status::OK;
+      action.finish = input_cut_
+                          ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                         "gatherd is shutting down: the keys after the last "
+                                         "row were not read; resume them on another server")
+                          : grpc::Status::OK;
     }
   }
   return action;
@@ -439,6 +446,37 @@ void BatchLookupReactor::OnCancel() {
                                                    : fetch::FetchOutcome::kCancelled);
 }
 
+void BatchLookupReactor::Drain() {
+  bool cancel = false;
+  bool arm = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_ || draining_) return;
+    draining_ = true;
+    if (!input_done_) {
+      input_done_ = true;
+      input_cut_ = true;
+    }
+    if (!group_open_) {
+      // Still waiting for the spec: nothing was fetched.
+      FailLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "gatherd is shutting down; call another server"));
+    }
+    cancel = group_open_;
+    // The alarm re-evaluates the call on a gRPC thread (this thread must not Finish).
+    if (!alarm_armed_) {
+      alarm_armed_ = true;
+      arm = true;
+    }
+  }
+  if (cancel) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  if (arm) {
+    Action action;
+    action.arm_alarm = true;
+    Act(action);
+  }
+}
+
 void BatchLookupReactor::FinishRpc(const grpc::Status& status) {
   absl::Duration wall = absl::Now() - start_;
   if (state_->metrics != nullptr) {
@@ -461,6 +499,7 @@ void BatchLookupReactor::FinishRpc(const grpc::Status& status) {
 }
 
 void BatchLookupReactor::OnDone() {
+  if (admitted_) state_->Unregister(this);
   if (group_open_) state_->engine->CloseGroup(group_);
   if (admitted_) state_->Release();
   delete this;

@@ -1,7 +1,8 @@
 // The BatchLookup bidirectional-streaming reactor.
 //
 // Threads: the constructor, OnReadDone, OnWriteDone, OnCancel, the flush alarm and OnDone run on
-// gRPC threads; OnFetchDone runs on the fetch engine's loop thread. mu_ guards everything below
+// gRPC threads; OnFetchDone runs on the fetch engine's loop thread; Drain on main's thread at
+// shutdown. mu_ guards everything below
 // it. At most one read and one write are in flight.
 //
 // Flow control: a key counts as outstanding from the moment its message is read until the
@@ -13,6 +14,11 @@
 // Batching: results collect in filling_; it is sent when it holds kBatchRows rows or kBatchBytes,
 // when its oldest row is kFlushDelay old (the alarm), or when the input is drained. While one
 // batch is on the wire the next one fills; the two messages are swapped and reused.
+//
+// Shutdown: Drain stops reading keys (a key message that arrives later is dropped unread), cancels
+// the jobs in the engine so their CANCELLED rows are sent, and ends the call: OK when the caller
+// had already sent every key (each one got a row), UNAVAILABLE when keys were left unread (the
+// caller resumes them on another server).
 //
 // Lifetime: every pending job, the outstanding read or write and an armed alarm keep the reactor
 // alive; Finish is called once all of them are done and OnDone deletes.
@@ -39,7 +45,8 @@ namespace gather::rpc {
 
 class BatchLookupReactor final
     : public grpc::ServerBidiReactor<v1::BatchLookupRequest, v1::BatchLookupResponse>,
-      public fetch::FetchSink {
+      public fetch::FetchSink,
+      public Drainable {
  public:
   static constexpr int kBatchRows = 100;
   static constexpr size_t kBatchBytes = 1 << 20;
@@ -52,6 +59,7 @@ class BatchLookupReactor final
   void OnCancel() override;
   void OnDone() override;
   void OnFetchDone(uint64_t tag, fetch::FetchResult& result) override;
+  void Drain() override;
 
  private:
   // Finish() with the RPC's status recorded in the metrics.
@@ -84,7 +92,7 @@ class BatchLookupReactor final
 
   ServiceState* state_;
   grpc::CallbackServerContext* context_;
-  bool admitted_ = false;
+  bool admitted_ = false;  // also: registered in the ServiceState (Drain reaches it)
   auth::Caller caller_{"unauthenticated", false, {}};  // who called; set in the constructor
   absl::Time start_;
   absl::Time rpc_deadline_ = absl::InfiniteFuture();
@@ -96,6 +104,8 @@ class BatchLookupReactor final
   fetch::GroupId group_ = 0;
   bool group_open_ = false;
   bool cancelled_ = false;  // OnCancel ran
+  bool draining_ = false;   // Drain ran
+  bool input_cut_ = false;  // Drain stopped the input before the caller half-closed
   uint64_t window_ = 0;
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_slots_;

@@ -31,9 +31,7 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
     return;
   }
   if (!state_->TryAdmit()) {
-    FinishRpc(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        state_->shutting_down ? "the server is shutting down"
-                                              : "too many RPCs in progress (--max_rpcs)"));
+    FinishRpc(state_->AdmissionRefusal());
     return;
   }
   admitted_ = true;
@@ -80,6 +78,8 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   }
   group_ = state_->engine->OpenGroup(this, options);
   group_open_ = true;
+  state_->Register(this);
+  registered_ = true;
   if (plan_->discovery) {
     fetch::FetchRequest index;
     index.url = plan_->index_url;
@@ -113,7 +113,11 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
   std::vector<RankJob> jobs;
   std::vector<v1::FetchAndRankResponse> invalid;
   std::optional<grpc::Status> failure;
-  if (status == v1::JOB_STATUS_CANCELLED) {
+  if (status == v1::JOB_STATUS_CANCELLED && draining_.load()) {
+    failure = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                           "gatherd is shutting down: cancelled during discovery; call another "
+                           "server");
+  } else if (status == v1::JOB_STATUS_CANCELLED) {
     failure = grpc::Status(grpc::StatusCode::CANCELLED, "cancelled during discovery");
   } else if (status != v1::JOB_STATUS_OK) {
     failure = grpc::Status(
@@ -243,7 +247,11 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
     if (next.write) action.write = next.write;
     action.finish = next.finish;
   }
-  if (!batch.empty()) state_->engine->SubmitBatch(group_, std::move(batch));
+  if (!batch.empty()) {
+    state_->engine->SubmitBatch(group_, std::move(batch));
+    // A drain that raced with the index must also reach the jobs just submitted.
+    if (draining_.load()) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  }
   Act(action);
 }
 
@@ -385,6 +393,11 @@ void FetchAndRankReactor::OnCancel() {
                                                     : fetch::FetchOutcome::kCancelled);
 }
 
+void FetchAndRankReactor::Drain() {
+  draining_.store(true);
+  state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+}
+
 void FetchAndRankReactor::FinishRpc(const grpc::Status& status) {
   absl::Duration wall = absl::Now() - start_;
   if (state_->metrics != nullptr) {
@@ -410,6 +423,7 @@ void FetchAndRankReactor::FinishRpc(const grpc::Status& status) {
 }
 
 void FetchAndRankReactor::OnDone() {
+  if (registered_) state_->Unregister(this);
   if (group_open_) state_->engine->CloseGroup(group_);
   if (reserved_jobs_ > 0) state_->ReleaseJobs(reserved_jobs_);
   if (admitted_) state_->Release();

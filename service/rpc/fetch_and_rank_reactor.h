@@ -7,6 +7,7 @@
 #ifndef GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 #define GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -25,7 +26,8 @@
 namespace gather::rpc {
 
 class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRankResponse>,
-                                  public fetch::FetchSink {
+                                  public fetch::FetchSink,
+                                  public Drainable {
  public:
   FetchAndRankReactor(ServiceState* state, grpc::CallbackServerContext* context,
                       const v1::FetchAndRankRequest* request);
@@ -34,6 +36,8 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   void OnCancel() override;
   void OnDone() override;
   void OnFetchDone(uint64_t tag, fetch::FetchResult& result) override;
+  // Shutdown (main's thread): the jobs not done yet end CANCELLED, then the ranking is sent.
+  void Drain() override;
 
  private:
   // Finish() with the RPC's status recorded in the metrics.
@@ -63,6 +67,8 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   absl::Time rpc_deadline_ = absl::InfiniteFuture();
   fetch::GroupId group_ = 0;
   bool group_open_ = false;
+  bool registered_ = false;            // in the ServiceState's registry (Drain reaches it)
+  std::atomic<bool> draining_{false};  // Drain ran
   uint64_t reserved_jobs_ = 0;  // room taken in the server's job queue, given back in OnDone
 
   std::mutex mu_;

@@ -87,9 +87,9 @@ class BatchLookupE2eTest : public ::testing::Test {
     fixture_.Install(upstream_);
     upstream_.Start();
   }
-  void StartServer(std::vector<std::string> flags = {}) {
+  void StartServer(std::vector<std::string> flags = {}, bool capture_stderr = false) {
     flags.push_back("--egress_allow=127.0.0.0/8");
-    auto gatherd = StartGatherd(kBin, std::move(flags));
+    auto gatherd = StartGatherd(kBin, std::move(flags), capture_stderr);
     ASSERT_TRUE(gatherd.ok()) << gatherd.status();
     gatherd_.emplace(*std::move(gatherd));
   }
@@ -310,6 +310,66 @@ TEST_F(BatchLookupE2eTest, KillNineOfTheServerThenResumeOnANewOneGivesExactlyOnc
   StartServer();
   RunResult resumed = ::gather::testing::Run(LookupArgs(keys, out, {"--resume"}));
   EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+  ExpectEveryIdOnce(ReadFile(out), n);
+}
+
+// SIGTERM in the middle of a long lookup: the call keeps running for the grace, then gatherd
+// cancels the keys it holds (their CANCELLED rows are sent, the CLI does not keep them), stops
+// reading, ends the call UNAVAILABLE and exits 0 in time. --resume on another server then
+// completes the batch: every key exactly once.
+TEST_F(BatchLookupE2eTest, SigtermDrainsWithinTheGraceThenResumeElsewhereGivesExactlyOnce) {
+  const int n = Scaled(200'000, 5'000);
+  const absl::Duration grace = absl::Seconds(1);
+  std::atomic<pid_t> server{-1};
+  std::atomic<int64_t> sigterm_at_ns{0};
+  fixture_.set_hook([&](int request) {
+    if (request == n / 10 && server.load() > 0) {
+      sigterm_at_ns = absl::GetCurrentTimeNanos();
+      kill(server.load(), SIGTERM);
+    }
+  });
+  StartUpstream();
+  StartServer({absl::StrCat("--shutdown_grace=", absl::ToDoubleSeconds(grace))},
+              /*capture_stderr=*/true);
+  server = gatherd_->process.pid();
+  std::string keys = WriteKeys(n);
+  std::string out = Path("out.jsonl");
+
+  RunResult broken = ::gather::testing::Run(LookupArgs(keys, out, {"--quiet"}));
+  const int server_exit = gatherd_->process.Wait();
+  const absl::Duration stopped_after =
+      absl::Now() - absl::FromUnixNanos(sigterm_at_ns.load());
+  ASSERT_GT(sigterm_at_ns.load(), 0) << "the hook never sent SIGTERM";
+  EXPECT_EQ(server_exit, 0);
+  // The grace, plus at most 2 s to send the CANCELLED rows, plus process exit.
+  EXPECT_LT(stopped_after, grace + Slack(absl::Seconds(3)));
+  EXPECT_EQ(broken.exit_code, 3) << broken.err;
+  EXPECT_NE(broken.err.find("shutting down"), std::string::npos) << broken.err;
+  EXPECT_NE(broken.err.find("--resume"), std::string::npos) << broken.err;
+  std::string partial = ReadFile(out);
+  size_t first_rows = LinesBySeq(partial).size();
+  EXPECT_GT(first_rows, static_cast<size_t>(n / 10));
+  EXPECT_LT(first_rows, static_cast<size_t>(n));
+
+  // gatherd's summary of the call: it was cut (UNAVAILABLE) and sent CANCELLED rows.
+  std::string log = gatherd_->process.stderr_text();
+  EXPECT_NE(log.find("grace over"), std::string::npos) << log;
+  bool summarized = false;
+  for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+    auto json = nlohmann::json::parse(line, nullptr, false);
+    if (json.is_discarded() || json.value("msg", "") != "rpc") continue;
+    summarized = true;
+    EXPECT_EQ(json["code"], "UNAVAILABLE") << line;
+    EXPECT_GT(json["statuses"].value("CANCELLED", 0), 0) << line;
+  }
+  EXPECT_TRUE(summarized) << log;
+
+  server = -1;
+  StartServer();
+  RunResult resumed = ::gather::testing::Run(LookupArgs(keys, out, {"--resume"}));
+  EXPECT_EQ(resumed.exit_code, 1) << resumed.err;
+  EXPECT_NE(resumed.err.find(absl::StrCat(first_rows, " done earlier")), std::string::npos)
+      << resumed.err;
   ExpectEveryIdOnce(ReadFile(out), n);
 }
 

@@ -1,11 +1,19 @@
 // End to end: a netdata-like upstream, a real gatherd process, and the gather CLI.
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <memory>
+#include <signal.h>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "gather/v1/gather.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
@@ -40,8 +48,9 @@ std::vector<Expected> ExpectedRanking(const NetdataFixture& fixture, int points)
 
 class FetchAndRankE2eTest : public ::testing::Test {
  protected:
-  void StartServer(std::vector<std::string> flags = {"--egress_allow=127.0.0.0/8"}) {
-    auto gatherd = StartGatherd(kBin, std::move(flags));
+  void StartServer(std::vector<std::string> flags = {"--egress_allow=127.0.0.0/8"},
+                   bool capture_stderr = false) {
+    auto gatherd = StartGatherd(kBin, std::move(flags), capture_stderr);
     ASSERT_TRUE(gatherd.ok()) << gatherd.status();
     gatherd_.emplace(*std::move(gatherd));
   }
@@ -163,6 +172,121 @@ TEST_F(FetchAndRankE2eTest, DeadlineEndsSlowJobsWithTimeoutRows) {
   EXPECT_EQ(run.exit_code, 1) << run.err;
   EXPECT_NE(run.err.find("10 TIMEOUT"), std::string::npos) << run.err;
   EXPECT_LT(took, SlackBelow(absl::Seconds(3), absl::Seconds(9)));
+}
+
+// SIGTERM: health turns NOT_SERVING at once and new calls are refused UNAVAILABLE; a running
+// call keeps its jobs for the grace, then the ones still fetching end CANCELLED, each with its
+// row, the ranking follows and the call ends OK; gatherd exits 0.
+TEST_F(FetchAndRankE2eTest, SigtermRefusesNewCallsThenCancelsWhatOutlivesTheGrace) {
+  const absl::Duration grace = Slack(absl::Seconds(1));
+  upstream_.Get(R"(/fast/(\d+))", [](const httplib::Request& request, httplib::Response& response) {
+    response.set_content(absl::StrCat("{\"v\":", request.matches[1].str(), "}"),
+                         "application/json");
+  });
+  std::mutex slow_mu;
+  std::condition_variable slow_cv;
+  int slow_started = 0;
+  upstream_.Get(R"(/slow/(\d+))", [&, this](const httplib::Request&, httplib::Response& response) {
+    {
+      std::lock_guard<std::mutex> lock(slow_mu);
+      ++slow_started;
+    }
+    slow_cv.notify_all();
+    upstream_.Delay(absl::Seconds(60));  // returns early when the test stops the upstream
+    response.set_content("{\"v\":0}", "application/json");
+  });
+  upstream_.Start();
+  StartServer({"--egress_allow=127.0.0.0/8",
+               absl::StrCat("--shutdown_grace=", absl::ToDoubleSeconds(grace))},
+              /*capture_stderr=*/true);
+  auto channel = grpc::CreateChannel(gatherd_->address, grpc::InsecureChannelCredentials());
+  auto stub = v1::Gather::NewStub(channel);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+
+  constexpr int kFast = 5;
+  constexpr int kSlow = 5;
+  auto make_request = [&] {
+    v1::FetchAndRankRequest request;
+    for (int i = 0; i < kFast; ++i) {
+      v1::Job* job = request.add_jobs();
+      job->set_id(absl::StrCat("fast", i));
+      job->set_url(absl::StrCat(upstream_.base_url(), "/fast/", i + 1));
+    }
+    for (int i = 0; i < kSlow; ++i) {
+      v1::Job* job = request.add_jobs();
+      job->set_id(absl::StrCat("slow", i));
+      job->set_url(absl::StrCat(upstream_.base_url(), "/slow/", i));
+    }
+    request.mutable_score()->set_values_pointer("/v");
+    request.mutable_score()->set_row_reducer(v1::REDUCER_MEAN);
+    request.mutable_score()->set_across_reducer(v1::REDUCER_MEAN);
+    return request;
+  };
+  grpc::ClientContext context;
+  auto reader = stub->FetchAndRank(&context, make_request());
+  std::map<std::string, v1::JobStatus> rows;
+  v1::FetchAndRankResponse response;
+  while (static_cast<int>(rows.size()) < kFast && reader->Read(&response)) {
+    if (response.has_result()) rows[response.result().id()] = response.result().status();
+  }
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kFast));
+  {
+    // The slow jobs are being fetched.
+    std::unique_lock<std::mutex> lock(slow_mu);
+    ASSERT_TRUE(slow_cv.wait_for(lock, std::chrono::seconds(10),
+                                 [&] { return slow_started == kSlow; }));
+  }
+
+  const absl::Time sigterm = absl::Now();
+  ASSERT_EQ(kill(gatherd_->process.pid(), SIGTERM), 0);
+  // Health says NOT_SERVING well inside the grace (gatherd polls no clock for this: the signal
+  // wakes it).
+  grpc::health::v1::HealthCheckResponse::ServingStatus serving =
+      grpc::health::v1::HealthCheckResponse::SERVING;
+  while (serving == grpc::health::v1::HealthCheckResponse::SERVING &&
+         absl::Now() - sigterm < grace) {
+    grpc::ClientContext health_context;
+    grpc::health::v1::HealthCheckRequest check;
+    grpc::health::v1::HealthCheckResponse answer;
+    ASSERT_TRUE(health->Check(&health_context, check, &answer).ok());
+    serving = answer.status();
+  }
+  EXPECT_EQ(serving, grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+  {
+    grpc::ClientContext refused_context;
+    auto refused = stub->FetchAndRank(&refused_context, make_request());
+    v1::FetchAndRankResponse ignored;
+    while (refused->Read(&ignored)) {
+    }
+    grpc::Status status = refused->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  }
+
+  // The running call: the slow jobs end CANCELLED after the grace, then the ranking.
+  bool ranked = false;
+  while (reader->Read(&response)) {
+    if (response.has_result()) {
+      EXPECT_TRUE(rows.emplace(response.result().id(), response.result().status()).second)
+          << response.result().id() << " twice";
+    } else if (response.has_summary()) {
+      ranked = true;
+      EXPECT_EQ(response.summary().ranking_size(), kFast);
+    }
+  }
+  grpc::Status status = reader->Finish();
+  const absl::Duration ended_after = absl::Now() - sigterm;
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_TRUE(ranked);
+  ASSERT_EQ(rows.size(), static_cast<size_t>(kFast + kSlow));
+  for (const auto& [id, job_status] : rows) {
+    EXPECT_EQ(job_status, absl::StartsWith(id, "fast") ? v1::JOB_STATUS_OK
+                                                       : v1::JOB_STATUS_CANCELLED)
+        << id;
+  }
+  EXPECT_GE(ended_after, grace) << "the slow jobs were cancelled before the grace was over";
+  EXPECT_EQ(gatherd_->process.Wait(), 0);
+  EXPECT_LT(absl::Now() - sigterm, grace + Slack(absl::Seconds(3)));
+  EXPECT_NE(gatherd_->process.stderr_text().find("grace over"), std::string::npos);
 }
 
 TEST_F(FetchAndRankE2eTest, InvalidRequestsNameTheField) {

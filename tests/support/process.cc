@@ -143,7 +143,7 @@ std::string ChildProcess::ReadLine() {
 
 int ChildProcess::Terminate(int signal) {
   if (pid_ <= 0) return -1;
-  kill(pid_, signal);
+  if (signal != 0) kill(pid_, signal);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;

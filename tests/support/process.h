@@ -30,6 +30,8 @@ class ChildProcess {
   std::string ReadLine();
   // Sends `signal` and waits for the exit; returns the exit status (or 128+signal).
   int Terminate(int signal);
+  // Waits for the child to exit by itself; returns the exit status (or 128+signal).
+  int Wait() { return Terminate(0); }
   pid_t pid() const { return pid_; }
 
   // What the child wrote to stderr so far (capture_stderr only).
