@@ -19,7 +19,9 @@ int main(int argc, char** argv) {
   app.fallthrough();  // the connection flags below may also follow the command's name
   ConnectionOptions connection;
   connection.server = DefaultServer();
-  app.add_option("--server", connection.server, "gatherd address HOST:PORT (env GATHER_SERVER)")
+  app.add_option("--server", connection.server,
+                 "gatherd address HOST:PORT (env GATHER_SERVER); lookup also takes a list A,B,C or\n"
+                 "dns:///NAME:PORT (every address of the name, e.g. a headless Service)")
       ->capture_default_str();
   app.add_flag("--tls", connection.tls, "connect with TLS, trusting the system's CAs");
   app.add_option("--ca_file,--ca-file", connection.ca_file,
@@ -130,6 +132,14 @@ int main(int argc, char** argv) {
                        "skip keys already in --out/--errors (by input line number) and append the rest");
   lookup_cmd->add_flag("--progress", lookup.progress, "print progress on stderr even when it is not a terminal");
   lookup_cmd->add_flag("--quiet", lookup.quiet, "no progress and no summary on stderr");
+  lookup_cmd->add_option("--shards", lookup.shards,
+                         "split the keys (by a hash of the key) over this many streams, spread over the\n"
+                         "--server list (default: one per server address; --rate is shared by them)");
+  lookup_cmd->add_option("--retries", lookup.retries,
+                         "when a stream breaks (server restart, rolling update, shutdown), reconnect with\n"
+                         "backoff (0.5 s doubling to 30 s, next server first) and send the keys without a\n"
+                         "row; give up after this many failures in a row without progress (0 = never reconnect)")
+      ->capture_default_str();
   lookup_cmd->add_option("--keys-per-message", lookup.keys_per_message, "keys per gRPC message")
       ->capture_default_str()->group("");
 

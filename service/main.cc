@@ -1,4 +1,7 @@
 // gatherd: flags -> Config -> engine + service -> gRPC server; SIGTERM/SIGINT drain, then stop.
+#include <algorithm>
+#include <cmath>
+#include <tuple>
 #include <signal.h>
 
 #include <thread>
@@ -89,6 +92,16 @@ ABSL_FLAG(double, shutdown_grace, 5,
           "seconds in-flight RPCs get to finish after SIGTERM; then their remaining jobs are "
           "cancelled and reported CANCELLED (up to 2 s more to send those rows)");
 
+ABSL_FLAG(double, keepalive_time, 60,
+          "seconds between gatherd's keepalive pings on an idle connection (a dead client is "
+          "found within this + 20 s); clients may ping every 10 s or more");
+ABSL_FLAG(double, max_connection_age, 1800,
+          "seconds after which a client connection is asked to reconnect (GOAWAY), so clients "
+          "rebalance over new replicas after a rolling update; 0 = never");
+ABSL_FLAG(double, max_connection_age_grace, 300,
+          "seconds calls on an aged connection get before it is closed (a long `gather lookup` "
+          "then reconnects and resumes by itself)");
+
 namespace {
 
 // After the grace: how long the cancelled calls get to send their CANCELLED rows and end.
@@ -169,6 +182,17 @@ int main(int argc, char** argv) {
   } else {
     Log(LogLevel::kError, level.status().message());
     return 2;
+  }
+  for (const auto& [name, value, minimum] :
+       {std::tuple<const char*, double, double>{"shutdown_grace",
+                                                absl::GetFlag(FLAGS_shutdown_grace), 0},
+        {"keepalive_time", absl::GetFlag(FLAGS_keepalive_time), 1},
+        {"max_connection_age", absl::GetFlag(FLAGS_max_connection_age), 0},
+        {"max_connection_age_grace", absl::GetFlag(FLAGS_max_connection_age_grace), 0}}) {
+    if (!(value >= minimum) || std::isinf(value)) {
+      Log(LogLevel::kError, absl::StrCat("--", name, " must be a number of seconds >= ", minimum));
+      return 2;
+    }
   }
   gather::config::Flags flags;
   flags.listen = absl::GetFlag(FLAGS_listen);
@@ -289,6 +313,21 @@ int main(int argc, char** argv) {
   // +8 MB over 1M keys). The fixed 64 KB window keeps memory flat; loopback and in-cluster
   // round trips are short enough that it costs no throughput (measured: none at ~30k keys/s).
   builder.AddChannelArgument(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  auto milliseconds = [](double seconds) {
+    return static_cast<int>(std::min(seconds * 1000, 2e9));
+  };
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS,
+                             milliseconds(absl::GetFlag(FLAGS_keepalive_time)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // Clients (the CLI pings every 30 s during a call) may ping this often without a GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  if (double age = absl::GetFlag(FLAGS_max_connection_age); age > 0) {
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, milliseconds(age));
+    builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                               milliseconds(absl::GetFlag(FLAGS_max_connection_age_grace)));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     Log(LogLevel::kError, absl::StrCat("cannot listen on ", config->listen));

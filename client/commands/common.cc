@@ -52,6 +52,10 @@ absl::StatusOr<Connection> Connect(const ConnectionOptions& options) {
   Connection connection;
   connection.server = options.server;
   if (options.server.empty()) return absl::InvalidArgumentError("--server: empty address");
+  if (options.server.find(',') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "--server: a list of servers is for `gather lookup`; give one address");
+  }
   if (!options.token_file.empty()) {
     auto text = ReadSmallFile("--token_file", options.token_file);
     if (!text.ok()) return text.status();
@@ -74,6 +78,12 @@ absl::StatusOr<Connection> Connect(const ConnectionOptions& options) {
 
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(64 << 20);
+  // Keepalive: a ping every 30 s (only while a call is open) finds a connection that died
+  // silently (a node gone, a NAT entry dropped) within 40 s, so a long lookup reconnects instead
+  // of waiting forever. gatherd accepts pings this frequent (--keepalive flags there).
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10'000);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   bool tls = options.tls || !options.ca_file.empty() || !options.cert.empty() ||
              !options.key.empty();
   std::shared_ptr<grpc::ChannelCredentials> credentials;

@@ -40,6 +40,8 @@ struct LookupOptions {
   bool progress = false;
   bool quiet = false;
   uint32_t keys_per_message = 1000;
+  uint32_t shards = 0;    // 0: one per server address
+  uint32_t retries = 8;   // reconnects in a row without a new row before giving up
 };
 
 // Builds the spec from the flags; INVALID_ARGUMENT names the flag. `field_names` gets the column

@@ -302,7 +302,8 @@ TEST_F(BatchLookupE2eTest, KillNineOfTheServerThenResumeOnANewOneGivesExactlyOnc
   server = gatherd_->process.pid();
   std::string keys = WriteKeys(n);
   std::string out = Path("out.jsonl");
-  RunResult broken = ::gather::testing::Run(LookupArgs(keys, out));
+  // --retries 0: this is about a resume by hand (ShardE2eTest covers reconnecting by itself).
+  RunResult broken = ::gather::testing::Run(LookupArgs(keys, out, {"--retries", "0"}));
   EXPECT_EQ(broken.exit_code, 3) << broken.err;
   EXPECT_NE(broken.err.find("--resume"), std::string::npos) << broken.err;
 
@@ -335,7 +336,8 @@ TEST_F(BatchLookupE2eTest, SigtermDrainsWithinTheGraceThenResumeElsewhereGivesEx
   std::string keys = WriteKeys(n);
   std::string out = Path("out.jsonl");
 
-  RunResult broken = ::gather::testing::Run(LookupArgs(keys, out, {"--quiet"}));
+  RunResult broken =
+      ::gather::testing::Run(LookupArgs(keys, out, {"--quiet", "--retries", "0"}));
   const int server_exit = gatherd_->process.Wait();
   const absl::Duration stopped_after =
       absl::Now() - absl::FromUnixNanos(sigterm_at_ns.load());
@@ -496,6 +498,123 @@ TEST_F(BatchLookupE2eTest, AStalledReaderStopsTheServerReadingKeys) {
   EXPECT_EQ(rows, n);
   std::cerr << "stalled after " << last << " upstream requests of " << n << " with "
             << written_when_stalled << " keys sent, server RSS " << rss_stalled / 1024 << " MiB\n";
+}
+
+
+// ---- several replicas: `gather lookup --server A,B,C --shards K` ----
+
+class ShardE2eTest : public BatchLookupE2eTest {
+ protected:
+  void TearDown() override {
+    replicas_.clear();
+    BatchLookupE2eTest::TearDown();
+  }
+  void StartReplicas(int count) {
+    for (int i = 0; i < count; ++i) {
+      auto gatherd = StartGatherd(kBin, {"--egress_allow=127.0.0.0/8"}, /*capture_stderr=*/true);
+      ASSERT_TRUE(gatherd.ok()) << gatherd.status();
+      replicas_.push_back(*std::move(gatherd));
+    }
+  }
+  std::string ServerList() const {
+    std::string list;
+    for (const Gatherd& replica : replicas_) {
+      absl::StrAppend(&list, list.empty() ? "" : ",", replica.address);
+    }
+    return list;
+  }
+  std::vector<std::string> ShardArgs(const std::string& keys, const std::string& out,
+                                     std::vector<std::string> more) {
+    std::vector<std::string> args = LookupArgs(keys, out, std::move(more));
+    args[2] = ServerList();  // {gather, --server, ADDRESS, ...}
+    return args;
+  }
+  // Keys a replica was sent, from its "rpc" log lines (one per call).
+  static uint64_t KeysServed(const Gatherd& replica) {
+    uint64_t keys = 0;
+    for (absl::string_view line :
+         absl::StrSplit(replica.process.stderr_text(), '\n', absl::SkipEmpty())) {
+      auto json = nlohmann::json::parse(line, nullptr, false);
+      if (json.is_discarded() || json.value("msg", "") != "rpc") continue;
+      keys += json.value("keys", uint64_t{0});
+    }
+    return keys;
+  }
+  std::vector<Gatherd> replicas_;
+};
+
+TEST_F(ShardE2eTest, ThreeReplicasEachServeAFairShareAndEveryKeyComesOnce) {
+  const int n = Scaled(90'000, 3'000);
+  StartUpstream();
+  StartReplicas(3);
+  std::string keys = WriteKeys(n);
+  std::string out = Path("out.jsonl");
+  RunResult run = ::gather::testing::Run(ShardArgs(keys, out, {"--shards", "3"}));
+  EXPECT_EQ(run.exit_code, 1) << run.err;  // the fixture's 404s and bad bodies
+  EXPECT_NE(run.err.find("3 shards; rows by server:"), std::string::npos) << run.err;
+  ExpectEveryIdOnce(ReadFile(out), n);
+  for (Gatherd& replica : replicas_) EXPECT_EQ(replica.process.Terminate(SIGTERM), 0);
+  uint64_t total = 0;
+  for (const Gatherd& replica : replicas_) {
+    uint64_t keys_served = KeysServed(replica);
+    total += keys_served;
+    EXPECT_NEAR(static_cast<double>(keys_served), n / 3.0, n / 3.0 * 0.2)
+        << replica.address << " served " << keys_served << " of " << n << " keys";
+  }
+  EXPECT_EQ(total, static_cast<uint64_t>(n)) << "no key was sent twice";
+}
+
+TEST_F(ShardE2eTest, AReplicaKilledMidRunLeavesItsKeysToTheOthers) {
+  const int n = Scaled(60'000, 3'000);
+  std::atomic<pid_t> victim{-1};
+  fixture_.set_hook([&](int request) {
+    if (request == n / 3 && victim.load() > 0) kill(victim.load(), SIGKILL);
+  });
+  StartUpstream();
+  StartReplicas(3);
+  victim = replicas_[1].process.pid();
+  std::string keys = WriteKeys(n);
+  std::string out = Path("out.jsonl");
+  RunResult run = ::gather::testing::Run(ShardArgs(keys, out, {"--shards", "3"}));
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("reconnecting to"), std::string::npos) << run.err;
+  ExpectEveryIdOnce(ReadFile(out), n);  // 0 lost, 0 duplicated
+}
+
+TEST_F(ShardE2eTest, AServerRestartedTwiceDuringARunIsRejoinedWithoutHelp) {
+  const int n = Scaled(40'000, 3'000);
+  std::atomic<pid_t> victim{-1};
+  std::atomic<int> kills{0};
+  fixture_.set_hook([&](int request) {
+    if ((request == n / 4 || request == n / 2) && victim.load() > 0) {
+      kill(victim.exchange(-1), SIGKILL);
+      ++kills;
+    }
+  });
+  StartUpstream();
+  StartReplicas(1);
+  const std::string address = replicas_[0].address;
+  const std::string port = address.substr(address.rfind(':') + 1);
+  victim = replicas_[0].process.pid();
+  std::string keys = WriteKeys(n);
+  std::string out = Path("out.jsonl");
+  auto cli = ChildProcess::Start(ShardArgs(keys, out, {"--quiet"}), /*capture_stderr=*/true);
+  ASSERT_TRUE(cli.ok()) << cli.status();
+  for (int restart = 0; restart < 2; ++restart) {
+    // Wait for the hook's kill, then start a new gatherd on the same port.
+    replicas_[0].process.Wait();
+    auto gatherd = StartGatherd(kBin, {"--egress_allow=127.0.0.0/8", "--listen=127.0.0.1:" + port},
+                                /*capture_stderr=*/true);
+    ASSERT_TRUE(gatherd.ok()) << gatherd.status();
+    replicas_.pop_back();  // the dead one (already reaped)
+    replicas_.push_back(*std::move(gatherd));
+    victim = replicas_[0].process.pid();
+  }
+  EXPECT_EQ(cli->Wait(), 1) << cli->stderr_text();
+  EXPECT_EQ(kills.load(), 2);
+  EXPECT_NE(cli->stderr_text().find("reconnecting to " + address), std::string::npos)
+      << cli->stderr_text();
+  ExpectEveryIdOnce(ReadFile(out), n);
 }
 
 }  // namespace

@@ -188,10 +188,12 @@ TEST_F(FetchAndRankE2eTest, SigtermRefusesNewCallsThenCancelsWhatOutlivesTheGrac
   int slow_started = 0;
   upstream_.Get(R"(/slow/(\d+))", [&, this](const httplib::Request&, httplib::Response& response) {
     {
+      // Notified under the lock: the test body (which owns the condition variable) cannot go
+      // on, and end, before this handler is done with it.
       std::lock_guard<std::mutex> lock(slow_mu);
       ++slow_started;
+      slow_cv.notify_all();
     }
-    slow_cv.notify_all();
     upstream_.Delay(absl::Seconds(60));  // returns early when the test stops the upstream
     response.set_content("{\"v\":0}", "application/json");
   });

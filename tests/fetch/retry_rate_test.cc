@@ -430,7 +430,10 @@ TEST_F(RetryRateTest, HedgingCutsTheTailForAFewPercentMoreRequests) {
   } else {
     EXPECT_LE(p99[1] * 5, p99[0]) << "hedging must cut p99 at least 5x";
   }
-  EXPECT_LE(requests[1], n * 1.05) << "for at most 5% more requests";
+  // The hedge fires past 1.2 x the host's p95, so about 5% of requests get one. A sanitizer's
+  // own latency noise pushes more requests past that line (a TSan run measured 6.9%).
+  const double extra = ::gather::testing::kUnderSanitizer ? 1.10 : 1.05;
+  EXPECT_LE(requests[1], n * extra) << "hedging costs a few % more requests, not more";
 }
 
 }  // namespace
