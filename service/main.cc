@@ -89,8 +89,9 @@ ABSL_FLAG(std::string, credentials_file, "",
           "credential profiles (JSON: name -> {hosts, headers}) callers can name instead of "
           "sending secrets; re-read when the file changes");
 ABSL_FLAG(double, shutdown_grace, 5,
-          "seconds in-flight RPCs get to finish after SIGTERM; then their remaining jobs are "
-          "cancelled and reported CANCELLED (up to 2 s more to send those rows)");
+          "seconds gatherd takes to stop after SIGTERM: in-flight RPCs run on until its last "
+          "quarter (at most 1 s), then their remaining jobs are cancelled and reported "
+          "CANCELLED before the calls end");
 
 ABSL_FLAG(double, keepalive_time, 60,
           "seconds between gatherd's keepalive pings on an idle connection (a dead client is "
@@ -104,8 +105,9 @@ ABSL_FLAG(double, max_connection_age_grace, 300,
 
 namespace {
 
-// After the grace: how long the cancelled calls get to send their CANCELLED rows and end.
-constexpr std::chrono::seconds kDrainFlush{2};
+// The end of the grace kept for the cancelled calls to send their CANCELLED rows and end: a
+// quarter of it, at most this.
+constexpr std::chrono::milliseconds kMaxDrainFlush{1000};
 
 void RaiseFileLimit() {
   rlimit limit{};
@@ -370,28 +372,31 @@ int main(int argc, char** argv) {
   if (auto* health = server->GetHealthCheckService()) health->Shutdown();
   auto grace = std::chrono::milliseconds(
       static_cast<int64_t>(absl::GetFlag(FLAGS_shutdown_grace) * 1000));
+  const auto grace_end = std::chrono::steady_clock::now() + grace;
+  const auto flush = std::min<std::chrono::milliseconds>(kMaxDrainFlush, grace / 4);
   // Let running calls finish within the grace (new ones are refused meanwhile). gRPC's own
   // Shutdown(deadline) would also wait out the whole grace for idle client connections, so wait
-  // for our calls here and then give gRPC only a short deadline.
+  // for our calls here and then give gRPC no more time.
   auto wait_for_calls = [&state](std::chrono::steady_clock::time_point until) {
     while (state.active_rpcs.load() > 0 && std::chrono::steady_clock::now() < until) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return state.active_rpcs.load() == 0;
   };
-  if (!wait_for_calls(std::chrono::steady_clock::now() + grace)) {
-    // The grace is over: the calls still running cancel their jobs, send those CANCELLED rows
-    // and end (a BatchLookup whose caller was still sending ends UNAVAILABLE, so the caller
-    // resumes elsewhere). Writing that takes little time unless a caller stopped reading.
+  if (!wait_for_calls(grace_end - flush)) {
+    // The grace is nearly over: the calls still running cancel their jobs, send those CANCELLED
+    // rows and end (a BatchLookup whose caller was still sending ends UNAVAILABLE, so the caller
+    // resumes elsewhere). Writing that takes milliseconds unless a caller stopped reading.
     int calls = state.DrainAll();
     Log(LogLevel::kInfo, "grace over: cancelling the jobs still running",
         {{"calls", static_cast<int64_t>(calls)}});
-    if (!wait_for_calls(std::chrono::steady_clock::now() + kDrainFlush)) {
+    if (!wait_for_calls(grace_end)) {
       Log(LogLevel::kWarning, "calls did not end after their jobs were cancelled; cutting them",
           {{"calls", static_cast<int64_t>(state.active_rpcs.load())}});
     }
   }
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+  // Whatever still runs is cut now.
+  server->Shutdown(std::chrono::system_clock::now());
   (*engine)->Stop();
   Log(LogLevel::kInfo, "stopped");
   return 0;

@@ -314,7 +314,7 @@ TEST_F(BatchLookupE2eTest, KillNineOfTheServerThenResumeOnANewOneGivesExactlyOnc
   ExpectEveryIdOnce(ReadFile(out), n);
 }
 
-// SIGTERM in the middle of a long lookup: the call keeps running for the grace, then gatherd
+// SIGTERM in the middle of a long lookup: the call keeps running for most of the grace, then gatherd
 // cancels the keys it holds (their CANCELLED rows are sent, the CLI does not keep them), stops
 // reading, ends the call UNAVAILABLE and exits 0 in time. --resume on another server then
 // completes the batch: every key exactly once.
@@ -343,8 +343,9 @@ TEST_F(BatchLookupE2eTest, SigtermDrainsWithinTheGraceThenResumeElsewhereGivesEx
       absl::Now() - absl::FromUnixNanos(sigterm_at_ns.load());
   ASSERT_GT(sigterm_at_ns.load(), 0) << "the hook never sent SIGTERM";
   EXPECT_EQ(server_exit, 0);
-  // The grace, plus at most 2 s to send the CANCELLED rows, plus process exit.
-  EXPECT_LT(stopped_after, grace + Slack(absl::Seconds(3)));
+  // Measured after the CLI also ended: the grace plus a little.
+  EXPECT_LT(stopped_after, grace + Slack(absl::Milliseconds(500)))
+      << "gatherd must be gone within its grace";
   EXPECT_EQ(broken.exit_code, 3) << broken.err;
   EXPECT_NE(broken.err.find("shutting down"), std::string::npos) << broken.err;
   EXPECT_NE(broken.err.find("--resume"), std::string::npos) << broken.err;

@@ -175,8 +175,8 @@ TEST_F(FetchAndRankE2eTest, DeadlineEndsSlowJobsWithTimeoutRows) {
 }
 
 // SIGTERM: health turns NOT_SERVING at once and new calls are refused UNAVAILABLE; a running
-// call keeps its jobs for the grace, then the ones still fetching end CANCELLED, each with its
-// row, the ranking follows and the call ends OK; gatherd exits 0.
+// call keeps its jobs for most of the grace, then the ones still fetching end CANCELLED, each
+// with its row, the ranking follows and the call ends OK; gatherd exits 0 within the grace.
 TEST_F(FetchAndRankE2eTest, SigtermRefusesNewCallsThenCancelsWhatOutlivesTheGrace) {
   const absl::Duration grace = Slack(absl::Seconds(1));
   upstream_.Get(R"(/fast/(\d+))", [](const httplib::Request& request, httplib::Response& response) {
@@ -285,9 +285,11 @@ TEST_F(FetchAndRankE2eTest, SigtermRefusesNewCallsThenCancelsWhatOutlivesTheGrac
                                                        : v1::JOB_STATUS_CANCELLED)
         << id;
   }
-  EXPECT_GE(ended_after, grace) << "the slow jobs were cancelled before the grace was over";
+  // Calls run for the first three quarters of the grace; the last is for the CANCELLED rows.
+  EXPECT_GE(ended_after, grace * 3 / 4) << "the slow jobs were cancelled too early";
   EXPECT_EQ(gatherd_->process.Wait(), 0);
-  EXPECT_LT(absl::Now() - sigterm, grace + Slack(absl::Seconds(3)));
+  EXPECT_LT(absl::Now() - sigterm, grace + Slack(absl::Milliseconds(500)))
+      << "gatherd must be gone within its grace";
   EXPECT_NE(gatherd_->process.stderr_text().find("grace over"), std::string::npos);
 }
 
