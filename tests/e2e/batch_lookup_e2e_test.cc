@@ -103,9 +103,12 @@ class BatchLookupE2eTest : public ::testing::Test {
     for (const std::string& line : extra) out << line << "\n";
     return path;
   }
+  // `gather lookup` against `server` (default: gatherd_'s address).
   std::vector<std::string> LookupArgs(const std::string& keys, const std::string& out,
-                                      std::vector<std::string> more = {}) {
-    std::vector<std::string> args = {kBin + "/gather", "--server", gatherd_->address, "lookup",
+                                      std::vector<std::string> more = {},
+                                      std::string server = "") {
+    if (server.empty()) server = gatherd_.value().address;
+    std::vector<std::string> args = {kBin + "/gather", "--server", server, "lookup",
                                      "--template", Template(), "--keys", keys, "--out", out,
                                      "--require", "/location", "--concurrency", "64"};
     for (const auto& [name, pointer] : EntityFixture::Fields()) {
@@ -526,9 +529,7 @@ class ShardE2eTest : public BatchLookupE2eTest {
   }
   std::vector<std::string> ShardArgs(const std::string& keys, const std::string& out,
                                      std::vector<std::string> more) {
-    std::vector<std::string> args = LookupArgs(keys, out, std::move(more));
-    args[2] = ServerList();  // {gather, --server, ADDRESS, ...}
-    return args;
+    return LookupArgs(keys, out, std::move(more), ServerList());
   }
   // Keys a replica was sent, from its "rpc" log lines (one per call).
   static uint64_t KeysServed(const Gatherd& replica) {
