@@ -168,7 +168,7 @@ class RowSink {
 class ShardedRun {
  public:
   ShardedRun(const LookupOptions& options, const v1::LookupSpec& spec,
-             std::vector<ServerTarget> targets, std::vector<std::string> servers,
+             std::vector<ServerTarget> targets, std::vector<ResolvedServer> servers,
              const SeqBitmap& done, std::unique_ptr<KeySource> keys,
              std::optional<std::string> key_column)
       : options_(options), spec_(spec), targets_(std::move(targets)), done_(done),
@@ -179,16 +179,19 @@ class ShardedRun {
 
   // Opens a channel to every server; kExitUsage (with the reason on stderr) when the TLS or
   // token flags are wrong.
+  // Called before Run().
   int Connect() {
-    for (const std::string& server : servers_) {
+    for (const ResolvedServer& server : servers_) {
       if (ChannelFor(server) == nullptr) return kExitUsage;
     }
+    if (!connections_.empty()) token_ = connections_.begin()->second.token;
     return kExitOk;
   }
 
   // Runs every shard to its end (done, or given up) and writes into `sink`.
   void Run(uint32_t shards, RowSink& sink) {
     sink_ = &sink;
+    run_start_ = std::chrono::system_clock::now();
     shards_.assign(shards, Shard{});
     std::vector<std::thread> threads;
     threads.reserve(shards);
@@ -221,9 +224,10 @@ class ShardedRun {
     for (const Shard& shard : shards_) total += shard.skipped;
     return total;
   }
+  // The rates the servers reported (one per server: shards on one server share its bucket).
   double rate() const {
     double total = 0;
-    for (const Shard& shard : shards_) total += shard.rate;
+    for (const auto& [server, rate] : server_rates_) total += rate;
     return total;
   }
   uint64_t reconnects() const { return reconnects_; }
@@ -237,42 +241,39 @@ class ShardedRun {
     uint64_t skipped = 0;        // keys of this share done by earlier runs
     bool input_complete = false; // an attempt read the whole input
     bool done = false;           // every key of the share has its row
-    double rate = 0;             // the rate the server reported (its summary)
   };
   // What an attempt's sender saw.
   struct SendResult {
     uint64_t total = 0;
     uint64_t skipped = 0;
     bool complete = false;  // read the whole input and half-closed
+    bool read_any = false;  // took keys from the source (stdin cannot be read again)
     absl::Status read_error;
   };
 
-  std::shared_ptr<grpc::Channel> ChannelFor(const std::string& server) {
+  // The channel to `server`, opened on first use (mu_ is held while a new one is opened: that
+  // reads the TLS and token files, once per address).
+  std::shared_ptr<grpc::Channel> ChannelFor(const ResolvedServer& server) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = connections_.find(server);
+    auto it = connections_.find(server.address);
     if (it != connections_.end()) return it->second.channel;
     ConnectionOptions connection_options = options_.connection;
-    connection_options.server = server;
-    if (connection_options.server_name.empty()) {
-      // A resolved dns:/// address is an IP: TLS must still expect the name.
-      for (const ServerTarget& target : targets_) {
-        if (target.dns) connection_options.server_name = target.host;
-      }
-    }
+    connection_options.server = server.address;
+    // A resolved dns:/// address is an IP: TLS must still expect the name.
+    if (connection_options.server_name.empty()) connection_options.server_name = server.dns_name;
     auto connection = gather::client::Connect(connection_options);
     if (!connection.ok()) {
       std::cerr << "gather: " << connection.status().message() << "\n";
       return nullptr;
     }
-    token_ = connection->token;
     auto channel = connection->channel;
-    connections_.emplace(server, *std::move(connection));
+    connections_.emplace(server.address, *std::move(connection));
     return channel;
   }
 
   // The servers to use now: dns:/// targets are resolved again after a failure, so a rolling
   // update's new pods are found.
-  std::vector<std::string> CurrentServers(bool refresh) {
+  std::vector<ResolvedServer> CurrentServers(bool refresh) {
     if (refresh && dns_) {
       auto resolved = ResolveServers(targets_);
       std::lock_guard<std::mutex> lock(mu_);
@@ -287,13 +288,13 @@ class ShardedRun {
     uint32_t failures = 0;         // in a row without a new row: the backoff and the give-up
     bool first = true;
     while (!stopping_.load()) {
-      std::vector<std::string> servers = CurrentServers(/*refresh=*/failed_attempts > 0);
-      const std::string server =
+      std::vector<ResolvedServer> servers = CurrentServers(/*refresh=*/failed_attempts > 0);
+      const ResolvedServer server =
           servers[ServerForAttempt(index, failed_attempts, servers.size())];
       const uint64_t rows_before = sink_->shard_rows(index);
       std::unique_ptr<KeySource> keys;
-      if (first && index == 0 && first_keys_ != nullptr) {
-        keys = std::move(first_keys_);
+      if (index == 0 && first_keys_ != nullptr) {
+        keys = std::move(first_keys_);  // the first attempt, or one that read no key of it
       } else if (options_.keys == "-") {
         // stdin was read once: nothing to send again.
         Fail(grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -307,10 +308,15 @@ class ShardedRun {
         }
         keys = *std::move(opened);
       }
-      grpc::Status status = RunAttempt(index, server, *keys, /*check_written=*/!first);
+      bool read_any = false;
+      grpc::Status status =
+          RunAttempt(index, server, *keys, /*check_written=*/!first, &read_any);
       first = false;
+      if (options_.keys == "-" && !read_any) first_keys_ = std::move(keys);  // still unread
       Shard& shard = shards_[index];  // only this thread writes its shard
-      if (shard.input_complete && status.ok() && sink_->shard_rows(index) >= shard.total) {
+      // Every key of the share has its row, however the stream then ended (a drain after the
+      // last row, a late deadline): done.
+      if (shard.input_complete && sink_->shard_rows(index) >= shard.total) {
         shard.done = true;
         return;
       }
@@ -321,10 +327,12 @@ class ShardedRun {
                               "the server ended the stream before every key had its row");
       }
       // Until some stream of the run has answered, a failure is more likely a wrong address or
-      // TLS setting than a restart: try each other server once, then give up at once.
+      // TLS setting than a restart: try each other server once, then give up at once. A server
+      // that is full (RESOURCE_EXHAUSTED) is waited for instead.
       const bool established = established_.load();
       if (!IsReconnectable(status.error_code()) ||
-          (!established && failed_attempts + 1 >= servers.size())) {
+          (!established && status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED &&
+           failed_attempts + 1 >= servers.size())) {
         Fail(status);
         return;
       }
@@ -340,14 +348,15 @@ class ShardedRun {
         jitter = absl::Uniform(bitgen_, 0.0, 1.0);
       }
       absl::Duration backoff = ReconnectBackoff(failures, jitter);
-      std::vector<std::string> next_servers = CurrentServers(/*refresh=*/false);
+      std::vector<ResolvedServer> next_servers = CurrentServers(/*refresh=*/false);
       {
         // Said even with --quiet: the run goes on, but someone may want to know why it slowed.
         std::lock_guard<std::mutex> lock(mu_);
-        std::cerr << "gather lookup: shard " << index << ": the stream to " << server
+        std::cerr << "gather lookup: shard " << index << ": the stream to " << server.address
                   << " ended (" << StatusName(status) << (status.error_message().empty() ? "" : ": ")
                   << status.error_message() << "); reconnecting to "
                   << next_servers[ServerForAttempt(index, failed_attempts, next_servers.size())]
+                         .address
                   << " in " << absl::StrFormat("%.1f", absl::ToDoubleSeconds(backoff))
                   << " s\n";
       }
@@ -373,8 +382,9 @@ class ShardedRun {
 
   // One stream of shard `index` to `server`: sends the share's keys that have no row (this
   // run's rows are checked when `check_written`), writes the rows, returns how it ended.
-  grpc::Status RunAttempt(uint32_t index, const std::string& server, KeySource& keys,
-                          bool check_written) {
+  // `read_any`: whether the attempt took any key from `keys`.
+  grpc::Status RunAttempt(uint32_t index, const ResolvedServer& server, KeySource& keys,
+                          bool check_written, bool* read_any) {
     std::shared_ptr<grpc::Channel> channel = ChannelFor(server);
     if (channel == nullptr) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot connect");
@@ -393,21 +403,26 @@ class ShardedRun {
     }
     std::unique_ptr<LookupStream> stream = stub->BatchLookup(&context);
     SendResult sent;
-    std::thread sender([&] { Send(index, *stream, keys, check_written, sent); });
+    std::atomic<bool> reader_done{false};
+    std::thread sender(
+        [&] { Send(index, *stream, context, keys, check_written, reader_done, sent); });
 
     Shard& shard = shards_[index];
     v1::BatchLookupResponse response;
     while (stream->Read(&response)) {
       established_.store(true);
       if (response.has_results()) {
-        if (!sink_->Write(response.results().results(), index, server)) {
+        if (!sink_->Write(response.results().results(), index, server.address)) {
           StopAll();  // no point fetching what cannot be written
         }
       } else if (response.has_summary()) {
-        shard.rate = response.summary().rate();
+        std::lock_guard<std::mutex> lock(mu_);
+        server_rates_[server.address] = response.summary().rate();
       }
     }
+    reader_done.store(true);  // a sender still reading keys for a finished stream stops
     sender.join();
+    *read_any = sent.read_any;
     grpc::Status status = stream->Finish();
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -423,13 +438,15 @@ class ShardedRun {
       shard.skipped = sent.skipped;
     } else if (!shard.input_complete) {
       shard.total = std::max(shard.total, sent.total);  // "at least"
+      shard.skipped = std::max(shard.skipped, sent.skipped);
     }
     return status;
   }
 
-  // The sender of one attempt: the spec, then key messages, then the half-close.
-  void Send(uint32_t index, LookupStream& stream, KeySource& keys, bool check_written,
-            SendResult& result) {
+  // The sender of one attempt: the spec, then key messages, then the half-close. Stops early
+  // when the run stops or the stream's reader has ended (the server finished the call).
+  void Send(uint32_t index, LookupStream& stream, grpc::ClientContext& context, KeySource& keys,
+            bool check_written, const std::atomic<bool>& reader_done, SendResult& result) {
     const uint32_t shards = static_cast<uint32_t>(shards_.size());
     v1::BatchLookupRequest message;
     *message.mutable_spec() = spec_;
@@ -454,7 +471,8 @@ class ShardedRun {
       batch_bytes = 0;
       return true;
     };
-    for (; !stopping_.load() && keys.Next(key); ++seq) {
+    result.read_any = true;
+    for (; !stopping_.load() && !reader_done.load() && keys.Next(key); ++seq) {
       if (shards > 1 && ShardOf(key, shards) != index) continue;
       if (done_.Test(seq)) {
         ++result.skipped;
@@ -484,7 +502,12 @@ class ShardedRun {
     }
     if (!broken && !flush()) broken = true;
     result.read_error = keys.status();
-    if (!broken && result.read_error.ok() && !stopping_.load()) {
+    if (!result.read_error.ok()) {
+      // gatherd would wait for the rest of the keys: end the call.
+      context.TryCancel();
+      return;
+    }
+    if (!broken && !stopping_.load() && !reader_done.load()) {
       result.complete = true;
       stream.WritesDone();
     }
@@ -519,7 +542,7 @@ class ShardedRun {
   const SeqBitmap& done_;  // rows of earlier runs; read-only during the run
   std::unique_ptr<KeySource> first_keys_;
   const std::optional<std::string> key_column_;
-  const std::chrono::system_clock::time_point run_start_ = std::chrono::system_clock::now();
+  std::chrono::system_clock::time_point run_start_;  // set by Run(): --deadline counts from there
   RowSink* sink_ = nullptr;
   std::vector<Shard> shards_;  // sized before the threads start; shard i written by thread i
   std::atomic<bool> stopping_{false};
@@ -527,9 +550,10 @@ class ShardedRun {
 
   std::mutex mu_;
   std::condition_variable stop_cv_;
-  std::vector<std::string> servers_;
+  std::vector<ResolvedServer> servers_;
   std::map<std::string, Connection> connections_;
-  std::string token_;
+  std::string token_;  // set by Connect(), then read-only
+  std::map<std::string, double> server_rates_;  // from each server's last summary
   std::set<grpc::ClientContext*> active_;
   std::optional<grpc::Status> fatal_;
   absl::Status read_error_;

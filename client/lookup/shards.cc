@@ -47,16 +47,18 @@ absl::StatusOr<std::vector<ServerTarget>> ParseServerList(absl::string_view text
   return targets;
 }
 
-absl::StatusOr<std::vector<std::string>> ResolveServers(const std::vector<ServerTarget>& targets) {
-  std::vector<std::string> addresses;
-  auto add = [&addresses](std::string address) {
-    if (std::find(addresses.begin(), addresses.end(), address) == addresses.end()) {
-      addresses.push_back(std::move(address));
+absl::StatusOr<std::vector<ResolvedServer>> ResolveServers(
+    const std::vector<ServerTarget>& targets) {
+  std::vector<ResolvedServer> addresses;
+  auto add = [&addresses](std::string address, const std::string& name) {
+    for (const ResolvedServer& known : addresses) {
+      if (known.address == address) return;
     }
+    addresses.push_back({std::move(address), name});
   };
   for (const ServerTarget& target : targets) {
     if (!target.dns) {
-      add(target.text);
+      add(target.text, "");
       continue;
     }
     addrinfo hints{};
@@ -72,11 +74,11 @@ absl::StatusOr<std::vector<std::string>> ResolveServers(const std::vector<Server
       char ip[INET6_ADDRSTRLEN] = {};
       if (at->ai_family == AF_INET) {
         inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(at->ai_addr)->sin_addr, ip, sizeof ip);
-        add(absl::StrCat(ip, ":", target.port));
+        add(absl::StrCat(ip, ":", target.port), target.host);
       } else if (at->ai_family == AF_INET6) {
         inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(at->ai_addr)->sin6_addr, ip,
                   sizeof ip);
-        add(absl::StrCat("[", ip, "]:", target.port));
+        add(absl::StrCat("[", ip, "]:", target.port), target.host);
       }
     }
     freeaddrinfo(found);

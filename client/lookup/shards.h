@@ -30,10 +30,19 @@ struct ServerTarget {
 // without a port or with an authority).
 absl::StatusOr<std::vector<ServerTarget>> ParseServerList(absl::string_view text);
 
+// One backend address and, when it came from a dns:/// target, that name (TLS still expects the
+// name in the server's certificate, not the IP).
+struct ResolvedServer {
+  std::string address;
+  std::string dns_name;  // "" for a plain target
+  bool operator==(const ResolvedServer&) const = default;
+};
+
 // Every backend address of `targets`, in order and without duplicates: plain targets as given,
 // dns:/// targets as "IP:PORT" / "[IPv6]:PORT" for each address the system resolver returns.
 // UNAVAILABLE when a name resolves to nothing.
-absl::StatusOr<std::vector<std::string>> ResolveServers(const std::vector<ServerTarget>& targets);
+absl::StatusOr<std::vector<ResolvedServer>> ResolveServers(
+    const std::vector<ServerTarget>& targets);
 
 // The shard of `key` among `shards` (>= 1): FNV-1a 64 of the bytes, finished with a 64-bit mix,
 // modulo `shards`. Stable across runs, machines and versions.

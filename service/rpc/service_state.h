@@ -67,8 +67,9 @@ struct ServiceState {
   }
   void ReleaseJobs(uint64_t n) { queued_jobs.fetch_sub(n); }
 
-  // The calls DrainAll reaches. A reactor registers once it has an engine group and unregisters
-  // in OnDone, before it is deleted; DrainAll holds calls_mu_ while it drains, so a call cannot
+  // The calls DrainAll reaches. A reactor registers once admitted (BatchLookup: before its spec
+  // arrives; FetchAndRank: once its engine group is open) and unregisters in OnDone, before it
+  // is deleted; DrainAll holds calls_mu_ while it drains, so a call cannot
   // be deleted under it. Any thread.
   void Register(Drainable* call) {
     std::lock_guard<std::mutex> lock(calls_mu_);

@@ -51,10 +51,11 @@ TEST(ResolveServersTest, PlainTargetsPassThroughAndDnsNamesBecomeAddresses) {
   auto servers = ResolveServers(*targets);
   ASSERT_TRUE(servers.ok()) << servers.status();
   ASSERT_GE(servers->size(), 3u);
-  EXPECT_EQ((*servers)[0], "b:2");
-  EXPECT_EQ((*servers)[1], "a:1");  // the duplicate b:2 is dropped
+  EXPECT_EQ((*servers)[0], (ResolvedServer{"b:2", ""}));
+  EXPECT_EQ((*servers)[1], (ResolvedServer{"a:1", ""}));  // the duplicate b:2 is dropped
   for (size_t i = 2; i < servers->size(); ++i) {
-    const std::string& address = (*servers)[i];
+    EXPECT_EQ((*servers)[i].dns_name, "localhost");
+    const std::string& address = (*servers)[i].address;
     EXPECT_TRUE(address.rfind("127.", 0) == 0 || address == "[::1]:50051") << address;
     EXPECT_TRUE(address.size() > 6 && address.substr(address.size() - 6) == ":50051") << address;
   }
