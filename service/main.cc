@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <tuple>
+#include <malloc.h>
 #include <signal.h>
 
 #include <thread>
@@ -163,6 +164,13 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);  // reload token and profile files now
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // with CURLOPT_NOSIGNAL libcurl no longer ignores it for us
+  // glibc gives the free top of a thread's heap back to the kernel once 128 KB are free and maps
+  // it in again on the next burst: at tens of thousands of bodies a second that is a stream of
+  // madvise calls and page faults (about a tenth of gatherd's CPU, measured). Keep up to 32 MB
+  // free per heap, grow heaps 4 MB at a time, and map only allocations of 1 MB and more.
+  mallopt(M_TRIM_THRESHOLD, 32 << 20);
+  mallopt(M_TOP_PAD, 4 << 20);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   RaiseFileLimit();
 
   absl::SetProgramUsageMessage(

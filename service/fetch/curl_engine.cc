@@ -31,6 +31,7 @@ constexpr size_t kInitialBodyCapacity = 2048;
 constexpr int kMaxPollMs = 1000;
 constexpr long kMaxHeaderBytes = 64 * 1024;
 constexpr int kMaxHeaderLines = 500;  // per response
+constexpr char kUserAgent[] = "gather/0.1";
 
 std::once_flag global_init_once;
 
@@ -156,6 +157,7 @@ class CurlEngine::Loop {
     size_t next_latency = 0;
     uint64_t latency_count = 0;
     absl::Duration p95 = absl::InfiniteDuration();
+    uint64_t p95_count = 0;  // latency_count when p95 was computed
     std::optional<policy::AdaptiveRate> adaptive;
     bool limited = false;  // a job waited for a token since the last adaptive tick
   };
@@ -167,6 +169,7 @@ class CurlEngine::Loop {
   void FireHedges(absl::Time now);
   void DropTwin(Transfer* primary);  // stops and deletes a primary's running hedge
   void RecordLatency(HostState& host, absl::Duration latency);
+  absl::Duration LatencyP95(HostState& host);
   // Sets up `easy` for `transfer` and adds it to the multi handle.
   CURLMcode Launch(Transfer* transfer, CURL* easy, long timeout_ms);
   // Coalescing. Returns true when `transfer` was answered from a recent identical fetch or
@@ -656,13 +659,14 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
   long timeout_ms = std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
 
   CURL* easy = TakeEasy();
-  if (CURLMcode rc = Launch(transfer, easy, timeout_ms); rc != CURLM_OK) {
+  CURLMcode rc = easy != nullptr ? Launch(transfer, easy, timeout_ms) : CURLM_OUT_OF_MEMORY;
+  if (rc != CURLM_OK) {
     FetchResult result;
     result.outcome = FetchOutcome::kError;
     result.error = absl::StrCat("cannot start transfer: ", curl_multi_strerror(rc));
     result.queue_wait = transfer->waited;
     result.attempts = transfer->attempts;
-    ReleaseEasy(easy);
+    if (easy != nullptr) ReleaseEasy(easy);
     transfer->easy = nullptr;
     Complete(transfer, result);
     return;
@@ -681,44 +685,29 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
 }
 
 CURLMcode CurlEngine::Loop::Launch(Transfer* transfer, CURL* easy, long timeout_ms) {
+  // Only what differs between transfers is set here; the rest was set once by TakeEasy. Every
+  // option set here is set for every transfer, so nothing leaks from a handle's previous job.
   transfer->easy = easy;
   transfer->body.reserve(kInitialBodyCapacity);
-  curl_easy_setopt(easy, CURLOPT_URL, transfer->request.url.c_str());
+  const FetchRequest& request = transfer->request;
+  curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::OnWrite);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer);
-  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::OnHeader);
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer);
-  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Loop::OnOpenSocket);
   curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, transfer);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error_buffer);
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy, CURLOPT_USERAGENT, "gather/0.1");
-  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
-                   static_cast<curl_off_t>(transfer->request.max_body_bytes));
-  if (transfer->request.head) curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-  if (options_.follow_redirects > 0 && !transfer->request.no_redirects) {
-    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(options_.follow_redirects));
+  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_body_bytes));
+  curl_easy_setopt(easy, CURLOPT_NOBODY, request.head ? 1L : 0L);
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION,
+                   options_.follow_redirects > 0 && !request.no_redirects ? 1L : 0L);
+  bool tls = request.url.size() > 8 && (request.url[4] == 's' || request.url[4] == 'S');
+  curl_easy_setopt(easy, CURLOPT_PIPEWAIT, tls ? 1L : 0L);  // prefer multiplexing on HTTP/2
+  curl_slist* headers = nullptr;
+  if (request.headers && request.headers->native() != nullptr) {
+    headers = static_cast<curl_slist*>(const_cast<void*>(request.headers->native()));
   }
-  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
-  if (resolve_ != nullptr) curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_);
-  if (transfer->request.url.size() > 8 &&
-      (transfer->request.url[4] == 's' || transfer->request.url[4] == 'S')) {
-    curl_easy_setopt(easy, CURLOPT_PIPEWAIT, 1L);  // prefer multiplexing on an HTTP/2 connection
-  }
-  if (transfer->request.headers && transfer->request.headers->native() != nullptr) {
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER,
-                     static_cast<curl_slist*>(const_cast<void*>(transfer->request.headers->native())));
-  }
-
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   return curl_multi_add_handle(multi_, easy);
 }
 
@@ -728,8 +717,10 @@ void CurlEngine::Loop::ScheduleHedge(Transfer* transfer, absl::Time now) {
   absl::Duration delay = options.hedge_after;
   if (options.hedge_auto) {
     HostState& host = *transfer->host;
-    if (host.latency_count < 50 || host.p95 == absl::InfiniteDuration()) return;  // not known yet
-    delay = std::min(delay, host.p95 + std::max(absl::Milliseconds(1), host.p95 / 5));
+    if (host.latency_count < 50) return;  // not known yet
+    absl::Duration p95 = LatencyP95(host);
+    if (p95 == absl::InfiniteDuration()) return;
+    delay = std::min(delay, p95 + std::max(absl::Milliseconds(1), p95 / 5));
   }
   if (delay == absl::InfiniteDuration() || now + delay >= options.deadline) return;
   transfer->hedge_at = hedges_.emplace(now + delay, transfer);
@@ -764,8 +755,8 @@ void CurlEngine::Loop::FireHedges(absl::Time now) {
     absl::Duration timeout = std::min(primary->request.timeout, left);
     long timeout_ms = std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(timeout)));
     CURL* easy = TakeEasy();
-    if (Launch(hedge, easy, timeout_ms) != CURLM_OK) {
-      ReleaseEasy(easy);
+    if (easy == nullptr || Launch(hedge, easy, timeout_ms) != CURLM_OK) {
+      if (easy != nullptr) ReleaseEasy(easy);
       delete hedge;
       continue;
     }
@@ -801,12 +792,20 @@ void CurlEngine::Loop::RecordLatency(HostState& host, absl::Duration latency) {
     host.latencies[host.next_latency] = latency;
     host.next_latency = (host.next_latency + 1) % kSamples;
   }
-  if (++host.latency_count % 32 == 0) {
+  ++host.latency_count;
+}
+
+absl::Duration CurlEngine::Loop::LatencyP95(HostState& host) {
+  // Computed when a hedge asks for it, again after every 32 new samples.
+  if (host.latencies.empty()) return absl::InfiniteDuration();
+  if (host.p95 == absl::InfiniteDuration() || host.latency_count - host.p95_count >= 32) {
     std::vector<absl::Duration> sorted = host.latencies;
     size_t k = sorted.size() * 95 / 100;
     std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
     host.p95 = sorted[k];
+    host.p95_count = host.latency_count;
   }
+  return host.p95;
 }
 
 void CurlEngine::Loop::DrainCompletions() {
@@ -1045,8 +1044,13 @@ void CurlEngine::Loop::ShareResult(Transfer* leader, const FetchResult& result) 
     absl::Time expires = now + options_.coalesce_window;
     EraseRecent(leader->coalesce_key);
     recent_bytes_ += result.body.size();
-    recent_[leader->coalesce_key] = RecentAnswer{result, expires};
-    recent_order_.emplace_back(expires, leader->coalesce_key);
+    RecentAnswer& recent = recent_[leader->coalesce_key];
+    recent.expires = expires;
+    recent.result.outcome = result.outcome;
+    recent.result.http_status = result.http_status;
+    recent.result.body = result.body;
+    recent.result.latency = result.latency;
+    recent_order_.emplace_back(expires, std::move(leader->coalesce_key));  // the leader is done
   }
   for (Transfer* follower : followers) {
     follower->group->followers.erase(follower);
@@ -1087,11 +1091,36 @@ CURL* CurlEngine::Loop::TakeEasy() {
     free_easy_.pop_back();
     return easy;
   }
-  return curl_easy_init();
+  // A new handle gets the options every transfer shares, once: handles are reused without
+  // curl_easy_reset, which would free and copy these strings again for every request.
+  CURL* easy = curl_easy_init();
+  if (easy == nullptr) return nullptr;
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &Loop::OnWrite);
+  curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &Loop::OnHeader);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION, &Loop::OnOpenSocket);
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_QUICK_EXIT, 1L);
+  // Compressed answers are asked for with gzip only (the shortest header libcurl builds per
+  // request); any encoding libcurl knows is still decoded, within max_body_bytes.
+  curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "gzip");
+  curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");  // no proxy from the environment
+  curl_easy_setopt(easy, CURLOPT_USERAGENT, kUserAgent);
+  curl_easy_setopt(easy, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (options_.follow_redirects > 0) {
+    curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(options_.follow_redirects));
+  }
+  if (!options_.ca_file.empty()) curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (resolve_ != nullptr) curl_easy_setopt(easy, CURLOPT_RESOLVE, resolve_);
+  return easy;
 }
 
 void CurlEngine::Loop::ReleaseEasy(CURL* easy) {
-  curl_easy_reset(easy);
+  // Pointers into the finished job go; the next Launch sets every per-transfer option again.
+  curl_easy_setopt(easy, CURLOPT_PRIVATE, nullptr);
+  curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, nullptr);
+  curl_easy_setopt(easy, CURLOPT_HTTPHEADER, nullptr);
   if (static_cast<int>(free_easy_.size()) < options_.max_inflight) {
     free_easy_.push_back(easy);
   } else {
