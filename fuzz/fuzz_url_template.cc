@@ -78,11 +78,14 @@ void CheckHostOf(const std::string& url) {
 }
 
 void TryTemplate(absl::string_view text, absl::string_view key) {
+  auto syntax = UrlTemplate::ParseSyntax(text);  // the CLI's check: never stricter than Parse
   auto tmpl = UrlTemplate::Parse(text);
+  if (!syntax.ok()) FUZZ_CHECK(syntax.status().code() == absl::StatusCode::kInvalidArgument, text);
   if (!tmpl.ok()) {
     FUZZ_CHECK(tmpl.status().code() == absl::StatusCode::kInvalidArgument, text);
     return;
   }
+  FUZZ_CHECK(syntax.ok(), text);
   FUZZ_CHECK(tmpl->text() == text, text);
   FUZZ_CHECK(text.find(kKeyPlaceholder) != absl::string_view::npos, text);
 

@@ -572,7 +572,7 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
                                                std::vector<std::string>* field_names) {
   v1::LookupSpec spec;
   if (options.url_template.empty()) return absl::InvalidArgumentError("--template is required");
-  if (auto parsed = extract::UrlTemplate::Parse(options.url_template); !parsed.ok()) {
+  if (auto parsed = extract::UrlTemplate::ParseSyntax(options.url_template); !parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--template: ", parsed.status().message()));
   }
   spec.set_url_template(options.url_template);

@@ -30,8 +30,11 @@ std::string HostOf(absl::string_view url);
 class UrlTemplate {
  public:
   // Validates `text`: at least one "{key}", none in the scheme or host part, and the template is a
-  // valid http(s) URL once keys are filled in.
+  // valid http(s) URL once keys are filled in (ValidateHttpUrl: as libcurl reads it).
   static absl::StatusOr<UrlTemplate> Parse(absl::string_view text);
+  // Parse without the libcurl check: placeholders, an http(s) scheme and a host. For callers that
+  // leave the full check to gatherd (the CLI, which then needs no libcurl).
+  static absl::StatusOr<UrlTemplate> ParseSyntax(absl::string_view text);
 
   // Writes the URL for `key` into `out` (cleared first).
   void ExpandInto(absl::string_view key, std::string& out) const;

@@ -1193,6 +1193,7 @@ absl::StatusOr<std::unique_ptr<CurlEngine>> CurlEngine::Create(EngineOptions opt
 CurlEngine::CurlEngine(std::unique_ptr<Loop> loop) : loop_(std::move(loop)) {
   loop_->set_stats(&stats_);
   thread_ = std::thread([this] { loop_->Run(); });
+  pthread_setname_np(thread_.native_handle(), "gather-engine");  // for top -H, perf and metrics
 }
 
 CurlEngine::~CurlEngine() { Stop(); }

@@ -68,5 +68,18 @@ TEST(UrlTemplateTest, KeyCannotReachTheHostWithoutDoubleSlash) {
   EXPECT_FALSE(UrlTemplate::Parse("http://h/{key}\0\x01"s).ok());
 }
 
+TEST(UrlTemplateTest, ParseSyntaxChecksAllButCurlsReading) {
+  EXPECT_TRUE(UrlTemplate::ParseSyntax("HTTPS://h:8080/api/{key}").ok());
+  EXPECT_FALSE(UrlTemplate::ParseSyntax("http://h/api/").ok());      // no {key}
+  EXPECT_FALSE(UrlTemplate::ParseSyntax("http://{key}.example/").ok());
+  EXPECT_FALSE(UrlTemplate::ParseSyntax("ftp://h/{key}").ok());
+  EXPECT_FALSE(UrlTemplate::ParseSyntax("/relative/{key}").ok());
+  EXPECT_FALSE(UrlTemplate::ParseSyntax("http:/{key}/x").ok());
+  EXPECT_FALSE(UrlTemplate::ParseSyntax("http:///{key}/x").ok());
+  // Only curl's reading finds these: Parse refuses them, gatherd answers INVALID_ARGUMENT.
+  EXPECT_TRUE(UrlTemplate::ParseSyntax("http://127.1/{key}").ok());
+  EXPECT_FALSE(UrlTemplate::Parse("http://127.1/{key}").ok());
+}
+
 }  // namespace
 }  // namespace gather::extract
