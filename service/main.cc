@@ -55,6 +55,9 @@ ABSL_FLAG(uint64_t, max_queued_jobs, 1000000,
           "gets RESOURCE_EXHAUSTED at once");
 ABSL_FLAG(int, max_inflight, 2000, "HTTP transfers in flight over all RPCs");
 ABSL_FLAG(int, max_per_host, 1000, "HTTP transfers in flight to one host over all RPCs");
+ABSL_FLAG(int, engine_threads, 0,
+          "HTTP loop threads, each with its share of --max_inflight and --max_per_host (0: one "
+          "per CPU, at most 4); rate-limited traffic stays on one of them");
 ABSL_FLAG(int, max_rpc_concurrency, 1000, "upper bound of a request's policy.concurrency");
 ABSL_FLAG(int, follow_redirects, 0, "redirects to follow per job (0: a 3xx answer ends the job with REDIRECT_ERROR)");
 ABSL_FLAG(double, default_timeout, 10, "per-job timeout in seconds when a request gives none");
@@ -213,6 +216,7 @@ int main(int argc, char** argv) {
   flags.max_rpcs = absl::GetFlag(FLAGS_max_rpcs);
   flags.max_queued_jobs = absl::GetFlag(FLAGS_max_queued_jobs);
   flags.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  flags.engine_threads = absl::GetFlag(FLAGS_engine_threads);
   flags.max_per_host = absl::GetFlag(FLAGS_max_per_host);
   flags.max_rpc_concurrency = absl::GetFlag(FLAGS_max_rpc_concurrency);
   flags.follow_redirects = absl::GetFlag(FLAGS_follow_redirects);
@@ -243,6 +247,7 @@ int main(int argc, char** argv) {
   }
 
   gather::fetch::EngineOptions engine_options;
+  engine_options.loops = config->engine_threads;
   engine_options.max_inflight = config->max_inflight;
   engine_options.max_per_host = config->max_per_host;
   engine_options.follow_redirects = config->follow_redirects;

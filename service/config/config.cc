@@ -1,5 +1,8 @@
 #include "service/config/config.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <unistd.h>
 
 #include "absl/status/status.h"
@@ -89,6 +92,14 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   config.max_queued_jobs = flags.max_queued_jobs;
   config.max_inflight = flags.max_inflight;
   config.max_per_host = flags.max_per_host;
+  if (flags.engine_threads < 0 || flags.engine_threads > 64) {
+    return absl::InvalidArgumentError("--engine_threads must be between 0 (one per CPU) and 64");
+  }
+  config.engine_threads = flags.engine_threads;
+  if (config.engine_threads == 0) {
+    config.engine_threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
+                                       kMaxAutoEngineThreads);
+  }
   config.follow_redirects = flags.follow_redirects;
   config.ca_file = flags.ca_file;
   if (!flags.ca_file.empty() && access(flags.ca_file.c_str(), R_OK) != 0) {

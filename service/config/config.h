@@ -32,6 +32,8 @@ struct Limits {
   double max_rate = 100'000;           // bound of a request's policy.rate
 };
 
+inline constexpr int kMaxAutoEngineThreads = 4;
+
 // The raw values of gatherd's flags, before validation.
 struct Flags {
   std::string listen = "127.0.0.1:50051";
@@ -43,6 +45,7 @@ struct Flags {
   uint64_t max_queued_jobs = 1'000'000;
   int max_inflight = 2000;
   int max_per_host = 1000;
+  int engine_threads = 0;  // 0: one per CPU, at most kMaxAutoEngineThreads
   int max_rpc_concurrency = 1000;
   int follow_redirects = 0;
   double default_timeout_seconds = 10;
@@ -73,6 +76,7 @@ struct Config {
   uint64_t max_queued_jobs = 1'000'000;
   int max_inflight = 2000;
   int max_per_host = 1000;
+  int engine_threads = 1;  // resolved: >= 1
   int follow_redirects = 0;
   std::string ca_file;
   std::string tls_cert;

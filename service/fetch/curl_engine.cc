@@ -11,6 +11,7 @@
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
@@ -239,6 +240,23 @@ class CurlEngine::Loop {
   curl_slist* resolve_ = nullptr;  // options_.resolve as curl wants it
   int64_t inflight_ = 0;
   int64_t queued_ = 0;
+  // What this loop has added to the shared gauges (stats_ is shared by every loop of the engine).
+  int64_t published_inflight_ = 0;
+  int64_t published_queued_ = 0;
+  void PublishInflight() {
+    int64_t total = stats_->inflight.fetch_add(inflight_ - published_inflight_,
+                                               std::memory_order_relaxed) +
+                    (inflight_ - published_inflight_);
+    published_inflight_ = inflight_;
+    int64_t seen = stats_->max_inflight_seen.load(std::memory_order_relaxed);
+    while (total > seen &&
+           !stats_->max_inflight_seen.compare_exchange_weak(seen, total, std::memory_order_relaxed)) {
+    }
+  }
+  void PublishQueued() {
+    stats_->queued.fetch_add(queued_ - published_queued_, std::memory_order_relaxed);
+    published_queued_ = queued_;
+  }
   bool stopping_ = false;
 };
 
@@ -358,7 +376,7 @@ void CurlEngine::Loop::ProcessInbox() {
     }
   }
   processing_.clear();
-  stats_->queued.store(queued_, std::memory_order_relaxed);
+  PublishQueued();
 }
 
 void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl::string_view why) {
@@ -381,7 +399,7 @@ void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl:
     DetachFollower(follower);
     waiting.push_back(follower);
   }
-  stats_->queued.store(queued_, std::memory_order_relaxed);  // before the sink sees the result
+  PublishQueued();  // before the sink sees the result
   std::erase(ready_, &group);
   for (Transfer* transfer : waiting) {
     std::string reason = absl::StrCat(
@@ -405,7 +423,7 @@ void CurlEngine::Loop::CancelGroupJobs(Group& group, FetchOutcome outcome, absl:
     result.http_status = static_cast<int>(code);
     Complete(transfer, result);
   }
-  stats_->queued.store(queued_, std::memory_order_relaxed);
+  PublishQueued();
 }
 
 FetchResult CurlEngine::Loop::EndedWaiting(Transfer* transfer, FetchOutcome outcome,
@@ -529,7 +547,7 @@ bool CurlEngine::Loop::ScheduleRetry(Transfer* transfer, FetchResult& result, ab
   Group* group = transfer->group;
   group->inflight.erase(transfer);
   --inflight_;
-  stats_->inflight.store(inflight_, std::memory_order_relaxed);
+  PublishInflight();
   --transfer->host->inflight;
   ReleaseEasy(transfer->easy);
   transfer->easy = nullptr;
@@ -557,7 +575,7 @@ void CurlEngine::Loop::ExpireQueued(absl::Time now) {
         std::unique_ptr<Transfer> transfer = std::move(group->queue.front());
         group->queue.pop_front();
         --queued_;
-        stats_->queued.store(queued_, std::memory_order_relaxed);
+        PublishQueued();
         FetchResult result = EndedWaiting(
             transfer.get(), FetchOutcome::kTimeout,
             "the RPC deadline was reached while the job was queued", now);
@@ -633,7 +651,7 @@ bool CurlEngine::Loop::Admit(absl::Time now) {
       admitted_any = progress = true;
     }
   }
-  stats_->queued.store(queued_, std::memory_order_relaxed);
+  PublishQueued();
   return admitted_any;
 }
 
@@ -676,11 +694,8 @@ void CurlEngine::Loop::Start(std::unique_ptr<Transfer> owned, absl::Time now) {
   ++transfer->host->inflight;
   group->inflight.insert(transfer);
   ++inflight_;
-  stats_->inflight.store(inflight_, std::memory_order_relaxed);
+  PublishInflight();
   stats_->started.fetch_add(1, std::memory_order_relaxed);
-  if (inflight_ > stats_->max_inflight_seen.load(std::memory_order_relaxed)) {
-    stats_->max_inflight_seen.store(inflight_, std::memory_order_relaxed);
-  }
   ScheduleHedge(transfer, now);
 }
 
@@ -764,7 +779,7 @@ void CurlEngine::Loop::FireHedges(absl::Time now) {
     hedge->twin = primary;
     ++hedge->host->inflight;
     ++inflight_;
-    stats_->inflight.store(inflight_, std::memory_order_relaxed);
+    PublishInflight();
     stats_->hedges.fetch_add(1, std::memory_order_relaxed);
   }
 }
@@ -779,7 +794,7 @@ void CurlEngine::Loop::DropTwin(Transfer* primary) {
     hedge->easy = nullptr;
     --hedge->host->inflight;
     --inflight_;
-    stats_->inflight.store(inflight_, std::memory_order_relaxed);
+    PublishInflight();
   }
   delete hedge;
 }
@@ -844,7 +859,7 @@ void CurlEngine::Loop::FinishTransfer(Transfer* finished, CURLcode code) {
     finished->easy = nullptr;
     --finished->host->inflight;
     --inflight_;
-    stats_->inflight.store(inflight_, std::memory_order_relaxed);
+    PublishInflight();
     delete finished;
   } else if (transfer->twin != nullptr) {
     ++transfer->attempts;  // the hedge was made, though it lost
@@ -958,7 +973,7 @@ void CurlEngine::Loop::Complete(Transfer* transfer, FetchResult& result) {
   if (transfer->easy != nullptr) {
     if (group->inflight.erase(transfer) > 0) {
       --inflight_;
-      stats_->inflight.store(inflight_, std::memory_order_relaxed);
+      PublishInflight();
     }
     --transfer->host->inflight;
     ReleaseEasy(transfer->easy);
@@ -1183,80 +1198,170 @@ curl_socket_t CurlEngine::Loop::OnOpenSocket(void* user, curlsocktype /*purpose*
 
 absl::StatusOr<std::unique_ptr<CurlEngine>> CurlEngine::Create(EngineOptions options) {
   std::call_once(global_init_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  CURLM* multi = curl_multi_init();
-  if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(options.max_inflight));
-  auto loop = std::make_unique<Loop>(std::move(options), multi, nullptr);
-  return std::unique_ptr<CurlEngine>(new CurlEngine(std::move(loop)));
+  int count = std::clamp(options.loops, 1, std::max(1, std::min(options.max_inflight,
+                                                                options.max_per_host)));
+  std::vector<std::unique_ptr<Loop>> loops;
+  for (int i = 0; i < count; ++i) {
+    // Loop i gets its share of every engine-wide cap; the shares add up to the whole.
+    auto share = [&](int64_t total) {
+      return std::max<int64_t>(1, total / count + (i < total % count ? 1 : 0));
+    };
+    EngineOptions mine = options;
+    mine.max_inflight = static_cast<int>(share(options.max_inflight));
+    mine.max_per_host = static_cast<int>(share(options.max_per_host));
+    mine.coalesce_max_entries = static_cast<size_t>(share(static_cast<int64_t>(options.coalesce_max_entries)));
+    mine.coalesce_max_bytes = static_cast<size_t>(share(static_cast<int64_t>(options.coalesce_max_bytes)));
+    CURLM* multi = curl_multi_init();
+    if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(mine.max_inflight));
+    loops.push_back(std::make_unique<Loop>(std::move(mine), multi, nullptr));
+  }
+  return std::unique_ptr<CurlEngine>(new CurlEngine(std::move(loops), options.host_rates));
 }
 
-CurlEngine::CurlEngine(std::unique_ptr<Loop> loop) : loop_(std::move(loop)) {
-  loop_->set_stats(&stats_);
-  thread_ = std::thread([this] { loop_->Run(); });
-  pthread_setname_np(thread_.native_handle(), "gather-engine");  // for top -H, perf and metrics
+CurlEngine::CurlEngine(std::vector<std::unique_ptr<Loop>> loops,
+                       std::vector<policy::HostRate> host_rates)
+    : loops_(std::move(loops)), host_rates_(std::move(host_rates)) {
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    Loop* loop = loops_[i].get();
+    loop->set_stats(&stats_);
+    threads_.emplace_back([loop] { loop->Run(); });
+    // For top -H, perf and metrics ("gather-engine" with one loop, as before).
+    std::string name = loops_.size() == 1 ? "gather-engine" : absl::StrCat("gather-engine-", i);
+    pthread_setname_np(threads_.back().native_handle(), name.substr(0, 15).c_str());
+  }
 }
 
 CurlEngine::~CurlEngine() { Stop(); }
 
 void CurlEngine::Stop() {
   std::call_once(stop_once_, [this] {
-    Loop::Command command(Loop::Command::Kind::kStop);
-    loop_->Post(std::move(command));
-    if (thread_.joinable()) thread_.join();
+    for (auto& loop : loops_) loop->Post(Loop::Command(Loop::Command::Kind::kStop));
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
   });
 }
 
 GroupId CurlEngine::OpenGroup(FetchSink* sink, const GroupOptions& options) {
   GroupId id = next_group_.fetch_add(1, std::memory_order_relaxed);
-  Loop::Command command(Loop::Command::Kind::kOpen);
-  command.group = id;
-  command.sink = sink;
-  command.options = options;
-  loop_->Post(std::move(command));
+  const int count = static_cast<int>(loops_.size());
+  Route route;
+  route.limited = options.rate > 0 || options.rate_auto;
+  int concurrency = std::max(1, options.max_concurrency);
+  route.spread = route.limited ? 1 : std::min(count, concurrency);
+  {
+    std::lock_guard<std::mutex> lock(route_mu_);
+    routes_[id] = route;
+  }
+  for (int i = 0; i < count; ++i) {
+    Loop::Command command(Loop::Command::Kind::kOpen);
+    command.group = id;
+    command.sink = sink;
+    command.options = options;
+    if (!route.limited) {
+      // Its share of the group's concurrency. Loop 0 also takes the group's jobs to limited
+      // hosts; loops past `spread` get none and keep a cap of 1.
+      int spread = route.spread;
+      command.options.max_concurrency =
+          i < spread ? concurrency / spread + (i < concurrency % spread ? 1 : 0) : 1;
+    }
+    loops_[static_cast<size_t>(i)]->Post(std::move(command));
+  }
   return id;
 }
 
+size_t CurlEngine::RouteLocked(Route& route, FetchRequest& request) {
+  if (loops_.size() == 1) return 0;
+  if (request.host.empty()) request.host = extract::HostOf(request.url);
+  if (route.limited) {
+    if (std::find(route.hosts.begin(), route.hosts.end(), request.host) == route.hosts.end()) {
+      route.hosts.push_back(request.host);
+      ++limited_hosts_[request.host];
+    }
+    return 0;
+  }
+  if (!limited_hosts_.empty() && limited_hosts_.contains(request.host)) return 0;
+  if (!host_rates_.empty() && policy::MatchHostRate(host_rates_, request.host)) return 0;
+  if (route.spread <= 1) return 0;
+  // Identical requests must meet in one loop to coalesce; the rest are dealt out in turn.
+  if (!request.coalesce) return route.next++ % static_cast<size_t>(route.spread);
+  return absl::HashOf(request.url) % static_cast<size_t>(route.spread);
+}
+
 void CurlEngine::Submit(GroupId group, uint64_t tag, FetchRequest request) {
-  Loop::Command command(Loop::Command::Kind::kSubmit);
-  command.group = group;
-  command.tag = tag;
-  command.request = std::move(request);
-  command.submitted = absl::Now();
-  loop_->Post(std::move(command));
+  std::vector<std::pair<uint64_t, FetchRequest>> batch;
+  batch.emplace_back(tag, std::move(request));
+  SubmitBatch(group, std::move(batch));
 }
 
 void CurlEngine::SubmitBatch(GroupId group, std::vector<std::pair<uint64_t, FetchRequest>> batch) {
-  std::vector<Loop::Command> commands;
-  commands.reserve(batch.size());
+  std::vector<std::vector<Loop::Command>> commands(loops_.size());
   absl::Time now = absl::Now();
-  for (auto& [tag, request] : batch) {
-    Loop::Command command(Loop::Command::Kind::kSubmit);
-    command.group = group;
-    command.tag = tag;
-    command.request = std::move(request);
-    command.submitted = now;
-    commands.push_back(std::move(command));
+  {
+    std::lock_guard<std::mutex> lock(route_mu_);
+    auto it = routes_.find(group);
+    Route fallback;  // a closed or unknown group: loop 0 drops the jobs, as one loop did
+    Route& route = it != routes_.end() ? it->second : fallback;
+    for (auto& [tag, request] : batch) {
+      size_t loop = it != routes_.end() ? RouteLocked(route, request) : 0;
+      Loop::Command command(Loop::Command::Kind::kSubmit);
+      command.group = group;
+      command.tag = tag;
+      command.request = std::move(request);
+      command.submitted = now;
+      commands[loop].push_back(std::move(command));
+    }
   }
-  loop_->PostMany(std::move(commands));
+  for (size_t i = 0; i < loops_.size(); ++i) {
+    if (!commands[i].empty()) loops_[i]->PostMany(std::move(commands[i]));
+  }
 }
 
 void CurlEngine::CancelGroup(GroupId group, FetchOutcome outcome) {
-  Loop::Command command(Loop::Command::Kind::kCancel);
-  command.group = group;
-  command.outcome = outcome;
-  loop_->Post(std::move(command));
+  for (auto& loop : loops_) {
+    Loop::Command command(Loop::Command::Kind::kCancel);
+    command.group = group;
+    command.outcome = outcome;
+    loop->Post(std::move(command));
+  }
 }
 
-double CurlEngine::HostRate(const std::string& host) const { return loop_->PublishedRate(host); }
+double CurlEngine::HostRate(const std::string& host) const {
+  double rate = 0;
+  for (const auto& loop : loops_) rate = std::max(rate, loop->PublishedRate(host));
+  return rate;
+}
 
 std::vector<std::pair<std::string, double>> CurlEngine::HostRates() const {
-  return loop_->PublishedRates();
+  if (loops_.size() == 1) return loops_[0]->PublishedRates();
+  absl::flat_hash_map<std::string, double> merged;
+  for (const auto& loop : loops_) {
+    for (auto& [host, rate] : loop->PublishedRates()) {
+      double& slot = merged[host];
+      slot = std::max(slot, rate);
+    }
+  }
+  return {merged.begin(), merged.end()};
 }
 
 void CurlEngine::CloseGroup(GroupId group) {
-  Loop::Command command(Loop::Command::Kind::kClose);
-  command.group = group;
-  loop_->Post(std::move(command));
+  {
+    std::lock_guard<std::mutex> lock(route_mu_);
+    if (auto it = routes_.find(group); it != routes_.end()) {
+      for (const std::string& host : it->second.hosts) {
+        if (auto h = limited_hosts_.find(host); h != limited_hosts_.end() && --h->second == 0) {
+          limited_hosts_.erase(h);
+        }
+      }
+      routes_.erase(it);
+    }
+  }
+  for (auto& loop : loops_) {
+    Loop::Command command(Loop::Command::Kind::kClose);
+    command.group = group;
+    loop->Post(std::move(command));
+  }
 }
 
 }  // namespace gather::fetch

@@ -1,12 +1,22 @@
 // CurlEngine: the libcurl multi implementation of FetchEngine.
 //
-// One loop thread owns the CURLM handle and every CURL easy handle (hiperfifo/multi-uv pattern):
-// other threads only append commands to an inbox under a mutex and wake the loop with
-// curl_multi_wakeup. The loop drains the inbox, admits queued jobs under the global, per-group
+// Each loop thread owns one CURLM handle and its CURL easy handles (hiperfifo/multi-uv pattern):
+// other threads only append commands to its inbox under a mutex and wake it with
+// curl_multi_wakeup. A loop drains its inbox, admits queued jobs under the global, per-group
 // and per-host caps (counted here, in transfers, not by curl's connection caps), runs
 // curl_multi_perform + curl_multi_poll, drains curl_multi_info_read after every perform, and
 // delivers each job's completion to its group's FetchSink exactly once. Per-transfer state sits on
-// CURLOPT_PRIVATE. No exception crosses the loop or a curl callback.
+// CURLOPT_PRIVATE. No exception crosses a loop or a curl callback.
+//
+// With EngineOptions::loops > 1 the engine runs that many loops, each with its share of the
+// caps, and routes every job to one of them (a sink is then called from several threads):
+//  - a job of a rate-limited group (rate or rate_auto), and any job to a host that such a group
+//    is using or that a server-wide host rate covers, goes to loop 0, so every rate bucket,
+//    adaptive rate and retry budget of a limited host lives in one loop, exactly as with one loop;
+//  - any other job goes to one of the group's loops (a group with concurrency C uses
+//    min(C, loops) loops, C split between them): picked by a hash of its URL when it may coalesce,
+//    so identical requests still meet in one loop, else in turn.
+// Jobs already queued on another loop when their host becomes limited finish there unthrottled.
 #ifndef GATHER_SERVICE_FETCH_CURL_ENGINE_H_
 #define GATHER_SERVICE_FETCH_CURL_ENGINE_H_
 
@@ -18,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/fetch/fetch_engine.h"
@@ -28,6 +39,7 @@
 namespace gather::fetch {
 
 struct EngineOptions {
+  int loops = 1;               // loop threads (see above); at most max_inflight and max_per_host
   int max_inflight = 2000;     // transfers in flight over all groups
   int max_per_host = 1000;     // transfers in flight to one host
   int follow_redirects = 0;    // 0: redirects are not followed (the 3xx is the answer)
@@ -66,7 +78,7 @@ struct EngineStats {
 
 class CurlEngine final : public FetchEngine {
  public:
-  // Starts the loop thread. Fails if libcurl cannot create a multi handle.
+  // Starts the loop threads. Fails if libcurl cannot create a multi handle.
   static absl::StatusOr<std::unique_ptr<CurlEngine>> Create(EngineOptions options);
   ~CurlEngine() override;  // Stop() then join
 
@@ -79,21 +91,36 @@ class CurlEngine final : public FetchEngine {
   // Every host with a published rate (adaptive or server-wide), for metrics. Any thread.
   std::vector<std::pair<std::string, double>> HostRates() const;
 
-  // Cancels every job (kCancelled completions are delivered) and stops the loop thread.
+  // Cancels every job (kCancelled completions are delivered) and stops the loop threads.
   // Idempotent; called by the destructor.
   void Stop();
 
-  const EngineStats& stats() const { return stats_; }
+  const EngineStats& stats() const { return stats_; }  // summed over the loops
+  int loops() const { return static_cast<int>(loops_.size()); }
 
   class Loop;  // loop-thread state, defined in curl_engine.cc
 
  private:
-  explicit CurlEngine(std::unique_ptr<Loop> loop);
+  // How a group's jobs are spread over the loops. Guarded by route_mu_.
+  struct Route {
+    bool limited = false;  // rate or rate_auto: every job to loop 0
+    int spread = 1;        // otherwise: loops 0..spread-1, by URL hash (or in turn)
+    size_t next = 0;       // the next loop in turn, for jobs that do not coalesce
+    std::vector<std::string> hosts;  // limited: hosts it registered in limited_hosts_
+  };
 
-  std::unique_ptr<Loop> loop_;
+  CurlEngine(std::vector<std::unique_ptr<Loop>> loops, std::vector<policy::HostRate> host_rates);
+  // The loop for `request` of `route` (sets request.host when empty). Caller holds route_mu_.
+  size_t RouteLocked(Route& route, FetchRequest& request);
+
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<std::thread> threads_;
   EngineStats stats_;
   std::atomic<GroupId> next_group_{1};
-  std::thread thread_;
+  const std::vector<policy::HostRate> host_rates_;  // server-wide, for routing
+  std::mutex route_mu_;
+  absl::flat_hash_map<GroupId, Route> routes_;        // guarded by route_mu_
+  absl::flat_hash_map<std::string, int> limited_hosts_;  // open limited groups per host; route_mu_
   std::once_flag stop_once_;
 };
 

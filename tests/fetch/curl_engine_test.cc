@@ -9,6 +9,8 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -55,7 +57,8 @@ FetchRequest Get(const std::string& url, absl::Duration timeout = absl::Seconds(
   return request;
 }
 
-class CurlEngineTest : public ::testing::Test {
+// Every test runs with one loop and with two (EngineOptions::loops).
+class CurlEngineTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
     upstream_.Get("/ok", [](const httplib::Request&, httplib::Response& response) {
@@ -90,7 +93,7 @@ class CurlEngineTest : public ::testing::Test {
       });
     });
     upstream_.Start();
-    auto engine = CurlEngine::Create(LoopbackOptions());
+    auto engine = CurlEngine::Create(Options());
     ASSERT_TRUE(engine.ok());
     engine_ = *std::move(engine);
   }
@@ -99,13 +102,18 @@ class CurlEngineTest : public ::testing::Test {
     upstream_.Stop();
   }
   std::string Url(const std::string& path) { return upstream_.base_url() + path; }
+  EngineOptions Options() {
+    EngineOptions options = LoopbackOptions();
+    options.loops = GetParam();
+    return options;
+  }
 
   TestUpstream upstream_;
   Latch arrivals_;
   std::unique_ptr<CurlEngine> engine_;
 };
 
-TEST_F(CurlEngineTest, FetchesAndReportsHttpCodes) {
+TEST_P(CurlEngineTest, FetchesAndReportsHttpCodes) {
   CollectingSink sink;
   GroupId group = engine_->OpenGroup(&sink, GroupOptions{});
   engine_->Submit(group, 0, Get(Url("/ok")));
@@ -131,7 +139,7 @@ TEST_F(CurlEngineTest, FetchesAndReportsHttpCodes) {
   engine_->CloseGroup(group);
 }
 
-TEST_F(CurlEngineTest, GroupCapIsNeverExceeded) {
+TEST_P(CurlEngineTest, GroupCapIsNeverExceeded) {
   CollectingSink sink;
   GroupOptions options;
   options.max_concurrency = 20;
@@ -148,8 +156,8 @@ TEST_F(CurlEngineTest, GroupCapIsNeverExceeded) {
   EXPECT_EQ(engine_->stats().inflight.load(), 0);
 }
 
-TEST_F(CurlEngineTest, GlobalAndPerHostCapsHoldAcrossGroups) {
-  EngineOptions options = LoopbackOptions();
+TEST_P(CurlEngineTest, GlobalAndPerHostCapsHoldAcrossGroups) {
+  EngineOptions options = Options();
   options.max_inflight = 12;
   options.max_per_host = 8;
   auto engine = CurlEngine::Create(std::move(options));
@@ -170,7 +178,7 @@ TEST_F(CurlEngineTest, GlobalAndPerHostCapsHoldAcrossGroups) {
   EXPECT_LE((*engine)->stats().max_inflight_seen.load(), 8);
 }
 
-TEST_F(CurlEngineTest, SlowUpstreamTimesOut) {
+TEST_P(CurlEngineTest, SlowUpstreamTimesOut) {
   CollectingSink sink;
   GroupId group = engine_->OpenGroup(&sink, GroupOptions{});
   absl::Time start = absl::Now();
@@ -184,7 +192,7 @@ TEST_F(CurlEngineTest, SlowUpstreamTimesOut) {
   EXPECT_EQ(rpc::JobStatusOf(result, 0, &error), v1::JOB_STATUS_TIMEOUT);
 }
 
-TEST_F(CurlEngineTest, QueueTimeDoesNotCountAgainstTheTimeout) {
+TEST_P(CurlEngineTest, QueueTimeDoesNotCountAgainstTheTimeout) {
   // Cap 1, twelve 100 ms jobs with a 1 s timeout: the last waits over 1 s in the queue yet must
   // not time out, because its timeout starts with its transfer.
   CollectingSink sink;
@@ -201,7 +209,7 @@ TEST_F(CurlEngineTest, QueueTimeDoesNotCountAgainstTheTimeout) {
   EXPECT_LE(upstream_.max_in_flight(), 1);
 }
 
-TEST_F(CurlEngineTest, GroupDeadlineEndsQueuedAndRunningJobs) {
+TEST_P(CurlEngineTest, GroupDeadlineEndsQueuedAndRunningJobs) {
   CollectingSink sink;
   GroupOptions options;
   options.max_concurrency = 2;
@@ -216,7 +224,7 @@ TEST_F(CurlEngineTest, GroupDeadlineEndsQueuedAndRunningJobs) {
   EXPECT_EQ(engine_->stats().queued.load(), 0);
 }
 
-TEST_F(CurlEngineTest, BodyCapHoldsForSizedChunkedAndCompressedBodies) {
+TEST_P(CurlEngineTest, BodyCapHoldsForSizedChunkedAndCompressedBodies) {
   CollectingSink sink;
   GroupId group = engine_->OpenGroup(&sink, GroupOptions{});
   engine_->Submit(group, 0, Get(Url("/big/500000"), absl::Seconds(10), 100000));
@@ -236,7 +244,7 @@ TEST_F(CurlEngineTest, BodyCapHoldsForSizedChunkedAndCompressedBodies) {
   EXPECT_EQ(rpc::JobStatusOf(results[1], 0, &error), v1::JOB_STATUS_TOO_LARGE);
 }
 
-TEST_F(CurlEngineTest, CancelEndsInFlightTransfersPromptly) {
+TEST_P(CurlEngineTest, CancelEndsInFlightTransfersPromptly) {
   CollectingSink sink;
   GroupOptions options;
   options.max_concurrency = 5;
@@ -254,7 +262,7 @@ TEST_F(CurlEngineTest, CancelEndsInFlightTransfersPromptly) {
   EXPECT_LT(upstream_.requests(), 20);  // the queued jobs never reached the upstream
 }
 
-TEST_F(CurlEngineTest, RefusedConnectionIsConnectError) {
+TEST_P(CurlEngineTest, RefusedConnectionIsConnectError) {
   // A bound socket that does not listen: connections to it are refused, and no other process
   // can take the port while the test runs.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -273,7 +281,7 @@ TEST_F(CurlEngineTest, RefusedConnectionIsConnectError) {
   close(fd);
 }
 
-TEST_F(CurlEngineTest, EgressPolicyBlocksAtConnectTime) {
+TEST_P(CurlEngineTest, EgressPolicyBlocksAtConnectTime) {
   // A listener on 127.0.0.2 that must never see a connection.
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   sockaddr_in address{};
@@ -286,6 +294,7 @@ TEST_F(CurlEngineTest, EgressPolicyBlocksAtConnectTime) {
   int port = ntohs(address.sin_port);
 
   EngineOptions options;
+  options.loops = GetParam();
   options.egress = policy::EgressPolicy(policy::ParseCidrList("127.0.0.1/32").value(),
                                         policy::ParseCidrList("127.0.0.2/32").value());
   options.follow_redirects = 3;
@@ -314,9 +323,10 @@ TEST_F(CurlEngineTest, EgressPolicyBlocksAtConnectTime) {
   close(fd);
 }
 
-TEST_F(CurlEngineTest, EgressHostPatternsAllowAndDenyByName) {
+TEST_P(CurlEngineTest, EgressHostPatternsAllowAndDenyByName) {
   // No CIDR opens loopback: only names decide. Every name is pinned to the upstream's address.
   EngineOptions options;
+  options.loops = GetParam();
   options.egress = policy::EgressPolicy(
       {}, {}, policy::HostPatterns::Parse("allowed.example,*.svc.example").value(),
       policy::HostPatterns::Parse("*.bad.svc.example").value());
@@ -343,8 +353,8 @@ TEST_F(CurlEngineTest, EgressHostPatternsAllowAndDenyByName) {
   EXPECT_NE(results[3].error.find("loopback"), std::string::npos) << results[3].error;
 }
 
-TEST_F(CurlEngineTest, StopCancelsEverythingExactlyOnce) {
-  auto engine = CurlEngine::Create(LoopbackOptions());
+TEST_P(CurlEngineTest, StopCancelsEverythingExactlyOnce) {
+  auto engine = CurlEngine::Create(Options());
   ASSERT_TRUE(engine.ok());
   CollectingSink sink;
   GroupOptions options;
@@ -357,6 +367,96 @@ TEST_F(CurlEngineTest, StopCancelsEverythingExactlyOnce) {
   for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kCancelled);
   EXPECT_TRUE(sink.ExactlyOnce());
 }
+
+// Which thread delivered each completion: with two loops, which loop ran the job.
+class ThreadRecordingSink : public CollectingSink {
+ public:
+  void OnFetchDone(uint64_t tag, FetchResult& result) override {
+    {
+      std::lock_guard<std::mutex> lock(threads_mu_);
+      threads_[tag] = std::this_thread::get_id();
+    }
+    CollectingSink::OnFetchDone(tag, result);
+  }
+  std::map<uint64_t, std::thread::id> threads() {
+    std::lock_guard<std::mutex> lock(threads_mu_);
+    return threads_;
+  }
+
+ private:
+  std::mutex threads_mu_;
+  std::map<uint64_t, std::thread::id> threads_;
+};
+
+std::set<std::thread::id> Distinct(const std::map<uint64_t, std::thread::id>& threads) {
+  std::set<std::thread::id> out;
+  for (auto& [tag, id] : threads) out.insert(id);
+  return out;
+}
+
+TEST_P(CurlEngineTest, JobsSpreadOverLoopsButALimitedHostStaysOnOne) {
+  // A group without a rate uses every loop.
+  ThreadRecordingSink spread;
+  GroupOptions free_options;
+  free_options.max_concurrency = 10;
+  GroupId free_group = engine_->OpenGroup(&spread, free_options);
+  std::vector<std::pair<uint64_t, FetchRequest>> batch;
+  for (uint64_t i = 0; i < 40; ++i) batch.emplace_back(i, Get(Url(absl::StrCat("/ok?i=", i))));
+  engine_->SubmitBatch(free_group, std::move(batch));
+  ASSERT_TRUE(spread.Wait(40));
+  EXPECT_TRUE(spread.ExactlyOnce());
+  EXPECT_EQ(Distinct(spread.threads()).size(), static_cast<size_t>(GetParam()));
+  engine_->CloseGroup(free_group);
+
+  // A rate-limited group makes its host limited: while it is open, every job to that host, of
+  // any group, runs on the loop holding the host's bucket.
+  ThreadRecordingSink limited;
+  GroupOptions limited_options;
+  limited_options.rate = 100000;  // never waits here; what matters is that there is one
+  GroupId limited_group = engine_->OpenGroup(&limited, limited_options);
+  engine_->Submit(limited_group, 0, Get(Url("/ok?limited")));
+  ASSERT_TRUE(limited.Wait(1));
+  ThreadRecordingSink pinned;
+  GroupId pinned_group = engine_->OpenGroup(&pinned, free_options);
+  for (uint64_t i = 0; i < 40; ++i) engine_->Submit(pinned_group, i, Get(Url(absl::StrCat("/ok?p=", i))));
+  ASSERT_TRUE(pinned.Wait(40));
+  EXPECT_EQ(Distinct(pinned.threads()), Distinct(limited.threads()));
+  for (auto& [tag, result] : pinned.results()) EXPECT_EQ(result.http_status, 200) << tag;
+  engine_->CloseGroup(pinned_group);
+  engine_->CloseGroup(limited_group);
+
+  // Once it closed, the host is free again.
+  ThreadRecordingSink again;
+  GroupId again_group = engine_->OpenGroup(&again, free_options);
+  for (uint64_t i = 0; i < 40; ++i) engine_->Submit(again_group, i, Get(Url(absl::StrCat("/ok?a=", i))));
+  ASSERT_TRUE(again.Wait(40));
+  EXPECT_EQ(Distinct(again.threads()).size(), static_cast<size_t>(GetParam()));
+  engine_->CloseGroup(again_group);
+}
+
+TEST_P(CurlEngineTest, IdenticalRequestsMeetInOneLoopAndCoalesce) {
+  CollectingSink sink;
+  GroupOptions options;
+  options.max_concurrency = 8;
+  GroupId group = engine_->OpenGroup(&sink, options);
+  std::vector<std::pair<uint64_t, FetchRequest>> batch;
+  for (uint64_t i = 0; i < 30; ++i) {
+    FetchRequest request = Get(Url("/slow/200"));
+    request.coalesce = true;
+    batch.emplace_back(i, std::move(request));
+  }
+  engine_->SubmitBatch(group, std::move(batch));
+  ASSERT_TRUE(sink.Wait(30));
+  EXPECT_EQ(upstream_.requests(), 1);  // one fetch answered all 30
+  EXPECT_EQ(engine_->stats().coalesced.load(), 29);
+  EXPECT_TRUE(sink.ExactlyOnce());
+  engine_->CloseGroup(group);
+}
+
+INSTANTIATE_TEST_SUITE_P(Loops, CurlEngineTest, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return absl::StrCat(info.param, info.param == 1 ? "Loop" : "Loops");
+                         });
 
 }  // namespace
 }  // namespace gather::fetch
