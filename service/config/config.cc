@@ -100,6 +100,9 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
     config.engine_threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()), 1,
                                        kMaxAutoEngineThreads);
   }
+  // Every loop needs at least one transfer of each cap.
+  config.engine_threads =
+      std::min({config.engine_threads, config.max_inflight, config.max_per_host});
   config.follow_redirects = flags.follow_redirects;
   config.ca_file = flags.ca_file;
   if (!flags.ca_file.empty() && access(flags.ca_file.c_str(), R_OK) != 0) {

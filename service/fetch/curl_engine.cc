@@ -82,6 +82,12 @@ class CurlEngine::Loop {
   // ---- the loop thread ----
   void Run();
 
+  // ---- the stopping thread, after Run returned (the loop thread is joined) ----
+  // Commands that arrived after the loop stopped (a sink answering a cancelled job on another
+  // loop may submit more): each submitted job completes with kCancelled here. Returns whether
+  // there were any.
+  bool CancelLeftovers();
+
   // ---- any thread ----
   double PublishedRate(const std::string& host) const {
     std::lock_guard<std::mutex> lock(published_mu_);
@@ -249,8 +255,8 @@ class CurlEngine::Loop {
                     (inflight_ - published_inflight_);
     published_inflight_ = inflight_;
     int64_t seen = stats_->max_inflight_seen.load(std::memory_order_relaxed);
-    while (total > seen &&
-           !stats_->max_inflight_seen.compare_exchange_weak(seen, total, std::memory_order_relaxed)) {
+    while (total > seen && !stats_->max_inflight_seen.compare_exchange_weak(
+                               seen, total, std::memory_order_relaxed)) {
     }
   }
   void PublishQueued() {
@@ -290,6 +296,35 @@ void CurlEngine::Loop::Run() {
   for (auto& [id, group] : groups_) {
     CancelGroupJobs(*group, FetchOutcome::kCancelled, "the server is shutting down");
   }
+}
+
+bool CurlEngine::Loop::CancelLeftovers() {
+  std::vector<Command> left;
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    left.swap(inbox_);
+  }
+  for (Command& command : left) {
+    if (command.kind == Command::Kind::kOpen) {
+      auto group = std::make_unique<Group>();
+      group->id = command.group;
+      group->sink = command.sink;
+      group->options = command.options;
+      groups_[command.group] = std::move(group);
+    } else if (command.kind == Command::Kind::kSubmit) {
+      auto it = groups_.find(command.group);
+      if (it == groups_.end()) continue;  // submit after close: dropped, as while running
+      FetchResult result;
+      result.outcome = FetchOutcome::kCancelled;
+      result.error = "cancelled while queued: the server is shutting down";
+      result.queue_wait = absl::Now() - command.submitted;
+      stats_->completed.fetch_add(1, std::memory_order_relaxed);
+      it->second->sink->OnFetchDone(command.tag, result);
+    } else if (command.kind == Command::Kind::kClose) {
+      groups_.erase(command.group);
+    }
+  }
+  return !left.empty();
 }
 
 void CurlEngine::Loop::ProcessInbox() {
@@ -1209,8 +1244,6 @@ absl::StatusOr<std::unique_ptr<CurlEngine>> CurlEngine::Create(EngineOptions opt
     EngineOptions mine = options;
     mine.max_inflight = static_cast<int>(share(options.max_inflight));
     mine.max_per_host = static_cast<int>(share(options.max_per_host));
-    mine.coalesce_max_entries = static_cast<size_t>(share(static_cast<int64_t>(options.coalesce_max_entries)));
-    mine.coalesce_max_bytes = static_cast<size_t>(share(static_cast<int64_t>(options.coalesce_max_bytes)));
     CURLM* multi = curl_multi_init();
     if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(mine.max_inflight));
@@ -1240,6 +1273,12 @@ void CurlEngine::Stop() {
     for (std::thread& thread : threads_) {
       if (thread.joinable()) thread.join();
     }
+    // Loops stop one by one: a job a sink submitted to a loop that had already stopped is
+    // cancelled here, until no cancellation brings another.
+    for (bool more = true; more;) {
+      more = false;
+      for (auto& loop : loops_) more = loop->CancelLeftovers() || more;
+    }
   });
 }
 
@@ -1250,6 +1289,8 @@ GroupId CurlEngine::OpenGroup(FetchSink* sink, const GroupOptions& options) {
   route.limited = options.rate > 0 || options.rate_auto;
   int concurrency = std::max(1, options.max_concurrency);
   route.spread = route.limited ? 1 : std::min(count, concurrency);
+  // Groups narrower than the engine start at different loops, so small calls share the CPUs.
+  route.offset = route.spread < count ? static_cast<int>(id % static_cast<GroupId>(count)) : 0;
   {
     std::lock_guard<std::mutex> lock(route_mu_);
     routes_[id] = route;
@@ -1260,33 +1301,30 @@ GroupId CurlEngine::OpenGroup(FetchSink* sink, const GroupOptions& options) {
     command.sink = sink;
     command.options = options;
     if (!route.limited) {
-      // Its share of the group's concurrency. Loop 0 also takes the group's jobs to limited
-      // hosts; loops past `spread` get none and keep a cap of 1.
+      // Its share of the group's concurrency on its `spread` loops from `offset` on. Loop 0 also
+      // takes the group's jobs to limited hosts; a loop the group does not use keeps a cap of 1.
       int spread = route.spread;
+      int j = (i - route.offset + count) % count;
       command.options.max_concurrency =
-          i < spread ? concurrency / spread + (i < concurrency % spread ? 1 : 0) : 1;
+          j < spread ? concurrency / spread + (j < concurrency % spread ? 1 : 0) : 1;
     }
     loops_[static_cast<size_t>(i)]->Post(std::move(command));
   }
   return id;
 }
 
-size_t CurlEngine::RouteLocked(Route& route, FetchRequest& request) {
+size_t CurlEngine::RouteLocked(Route& route, const FetchRequest& request, bool server_limited) {
   if (loops_.size() == 1) return 0;
-  if (request.host.empty()) request.host = extract::HostOf(request.url);
   if (route.limited) {
-    if (std::find(route.hosts.begin(), route.hosts.end(), request.host) == route.hosts.end()) {
-      route.hosts.push_back(request.host);
-      ++limited_hosts_[request.host];
-    }
+    if (route.hosts.insert(request.host).second) ++limited_hosts_[request.host];
     return 0;
   }
+  if (server_limited) return 0;
   if (!limited_hosts_.empty() && limited_hosts_.contains(request.host)) return 0;
-  if (!host_rates_.empty() && policy::MatchHostRate(host_rates_, request.host)) return 0;
-  if (route.spread <= 1) return 0;
   // Identical requests must meet in one loop to coalesce; the rest are dealt out in turn.
-  if (!request.coalesce) return route.next++ % static_cast<size_t>(route.spread);
-  return absl::HashOf(request.url) % static_cast<size_t>(route.spread);
+  size_t spread = static_cast<size_t>(route.spread);
+  size_t j = !request.coalesce ? route.next++ % spread : absl::HashOf(request.url) % spread;
+  return (static_cast<size_t>(route.offset) + j) % loops_.size();
 }
 
 void CurlEngine::Submit(GroupId group, uint64_t tag, FetchRequest request) {
@@ -1298,13 +1336,27 @@ void CurlEngine::Submit(GroupId group, uint64_t tag, FetchRequest request) {
 void CurlEngine::SubmitBatch(GroupId group, std::vector<std::pair<uint64_t, FetchRequest>> batch) {
   std::vector<std::vector<Loop::Command>> commands(loops_.size());
   absl::Time now = absl::Now();
+  // What routing needs to know about each host, found before taking the lock.
+  std::vector<bool> server_limited(batch.size());
+  if (loops_.size() > 1) {
+    const std::string* last = nullptr;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      FetchRequest& request = batch[i].second;
+      if (request.host.empty()) request.host = extract::HostOf(request.url);
+      if (host_rates_.empty()) continue;
+      server_limited[i] = last != nullptr && *last == request.host
+                              ? bool(server_limited[i - 1])
+                              : policy::MatchHostRate(host_rates_, request.host).has_value();
+      last = &request.host;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(route_mu_);
     auto it = routes_.find(group);
-    Route fallback;  // a closed or unknown group: loop 0 drops the jobs, as one loop did
-    Route& route = it != routes_.end() ? it->second : fallback;
-    for (auto& [tag, request] : batch) {
-      size_t loop = it != routes_.end() ? RouteLocked(route, request) : 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      auto& [tag, request] = batch[i];
+      // A closed or unknown group: loop 0 drops the jobs, as one loop did.
+      size_t loop = it != routes_.end() ? RouteLocked(it->second, request, server_limited[i]) : 0;
       Loop::Command command(Loop::Command::Kind::kSubmit);
       command.group = group;
       command.tag = tag;

@@ -15,8 +15,15 @@
 //    adaptive rate and retry budget of a limited host lives in one loop, exactly as with one loop;
 //  - any other job goes to one of the group's loops (a group with concurrency C uses
 //    min(C, loops) loops, C split between them): picked by a hash of its URL when it may coalesce,
-//    so identical requests still meet in one loop, else in turn.
-// Jobs already queued on another loop when their host becomes limited finish there unthrottled.
+//    so identical requests of one call, and of calls with C >= loops, meet in one loop; else in
+//    turn.
+// What this costs against one loop: loop 0 carries every limited host with its share of
+// max_per_host (and a call without a rate reaches a limited host with its loop-0 share of C);
+// jobs already queued on another loop when their host becomes limited finish there unthrottled;
+// each loop keeps its own connections, DNS cache, coalescing cache (coalesce_max_* are per
+// loop), hedging latencies and retry budget per host (each with the full floor of
+// retry_budget_min_per_second; a limited host has one, in loop 0). Jobs on different loops start
+// and complete in no particular order relative to each other.
 #ifndef GATHER_SERVICE_FETCH_CURL_ENGINE_H_
 #define GATHER_SERVICE_FETCH_CURL_ENGINE_H_
 
@@ -29,6 +36,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "service/fetch/fetch_engine.h"
@@ -104,14 +112,15 @@ class CurlEngine final : public FetchEngine {
   // How a group's jobs are spread over the loops. Guarded by route_mu_.
   struct Route {
     bool limited = false;  // rate or rate_auto: every job to loop 0
-    int spread = 1;        // otherwise: loops 0..spread-1, by URL hash (or in turn)
+    int spread = 1;        // otherwise: `spread` loops from `offset` on, by URL hash (or in turn)
+    int offset = 0;
     size_t next = 0;       // the next loop in turn, for jobs that do not coalesce
-    std::vector<std::string> hosts;  // limited: hosts it registered in limited_hosts_
+    absl::flat_hash_set<std::string> hosts;  // limited: hosts it counts in limited_hosts_
   };
 
   CurlEngine(std::vector<std::unique_ptr<Loop>> loops, std::vector<policy::HostRate> host_rates);
-  // The loop for `request` of `route` (sets request.host when empty). Caller holds route_mu_.
-  size_t RouteLocked(Route& route, FetchRequest& request);
+  // The loop for `request` (its host set) of `route`. Caller holds route_mu_.
+  size_t RouteLocked(Route& route, const FetchRequest& request, bool server_limited);
 
   std::vector<std::unique_ptr<Loop>> loops_;
   std::vector<std::thread> threads_;

@@ -1,5 +1,6 @@
 // The fetch engine interface: thread-safe submission of HTTP jobs in groups (one group per RPC),
-// each job completing exactly once on the engine's own thread via the group's FetchSink.
+// each job completing exactly once on one of the engine's own threads via the group's FetchSink
+// (a sink may be called from several engine threads at once).
 #ifndef GATHER_SERVICE_FETCH_FETCH_ENGINE_H_
 #define GATHER_SERVICE_FETCH_FETCH_ENGINE_H_
 
@@ -12,7 +13,8 @@
 namespace gather::fetch {
 
 // All methods are thread-safe and never block on network work. Calls from one thread take effect
-// in the order they were made.
+// in the order they were made (an engine with several loops may start and complete the jobs of
+// one group in another order).
 class FetchEngine {
  public:
   virtual ~FetchEngine() = default;

@@ -92,9 +92,9 @@ struct FetchResult {
   bool shared = false;
 };
 
-// Receives the completion of every job submitted to a group, on the engine's loop thread, exactly
-// once per job. Implementations must not block and must stay alive until their last job's
-// completion has been delivered.
+// Receives the completion of every job submitted to a group, on one of the engine's loop threads
+// (several may call at once), exactly once per job. Implementations must not block and must stay
+// alive until their last job's completion has been delivered.
 class FetchSink {
  public:
   virtual ~FetchSink() = default;

@@ -15,7 +15,7 @@
 namespace gather::rpc {
 namespace {
 
-// Parser and extraction scratch of the thread that completes jobs (the engine's loop thread),
+// Parser and extraction scratch of the thread that completes jobs (an engine loop thread),
 // reused across bodies.
 simdjson::ondemand::parser& ThreadParser() {
   thread_local simdjson::ondemand::parser parser;

@@ -1,8 +1,8 @@
 // The BatchLookup bidirectional-streaming reactor.
 //
 // Threads: the constructor, OnReadDone, OnWriteDone, OnCancel, the flush alarm and OnDone run on
-// gRPC threads; OnFetchDone runs on the fetch engine's loop thread; Drain on main's thread at
-// shutdown. mu_ guards everything below
+// gRPC threads; OnFetchDone on the fetch engine's loop threads (several at once); Drain on
+// main's thread at shutdown. mu_ guards everything below
 // it. At most one read and one write are in flight.
 //
 // Flow control: a key counts as outstanding from the moment its message is read until the

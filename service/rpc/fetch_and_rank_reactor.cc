@@ -13,7 +13,7 @@
 namespace gather::rpc {
 namespace {
 
-// One parser per thread that scores bodies (the engine's loop thread); reused across bodies.
+// One parser per thread that scores bodies (an engine loop thread); reused across bodies.
 simdjson::ondemand::parser& ThreadParser() {
   thread_local simdjson::ondemand::parser parser;
   return parser;

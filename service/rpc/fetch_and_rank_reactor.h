@@ -1,9 +1,10 @@
 // The FetchAndRank server-streaming reactor.
 //
 // Threads: the constructor and OnWriteDone/OnCancel/OnDone run on gRPC threads; OnFetchDone runs
-// on the fetch engine's loop thread. mu_ guards the outbound queue and the counters. One write is
-// in flight at a time; every pending job keeps the reactor alive; Finish is called only after the
-// last job's result and the summary are written (or the stream broke), and OnDone deletes.
+// on the fetch engine's loop threads (several at once). mu_ guards the outbound queue and the
+// counters. One write is in flight at a time; every pending job keeps the reactor alive; Finish
+// is called only after the last job's result and the summary are written (or the stream broke),
+// and OnDone deletes.
 #ifndef GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 #define GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 

@@ -368,6 +368,40 @@ TEST_P(CurlEngineTest, StopCancelsEverythingExactlyOnce) {
   EXPECT_TRUE(sink.ExactlyOnce());
 }
 
+TEST_P(CurlEngineTest, StopCompletesJobsASinkSubmitsWhileTheLoopsStop) {
+  // The sink answers its first job's completion by submitting 8 more (as FetchAndRank does when
+  // its index arrives). Stop() cancels the first; the 8 land on loops that may already have
+  // stopped, and must still end exactly once.
+  class ChainingSink : public CollectingSink {
+   public:
+    void OnFetchDone(uint64_t tag, FetchResult& result) override {
+      if (tag == 0) {
+        std::vector<std::pair<uint64_t, FetchRequest>> more;
+        for (uint64_t i = 1; i <= 8; ++i) more.emplace_back(i, Get(url));
+        engine->SubmitBatch(group, std::move(more));
+      }
+      CollectingSink::OnFetchDone(tag, result);
+    }
+    CurlEngine* engine = nullptr;
+    GroupId group = 0;
+    std::string url;
+  };
+  auto engine = CurlEngine::Create(Options());
+  ASSERT_TRUE(engine.ok());
+  ChainingSink sink;
+  sink.engine = engine->get();
+  sink.url = Url("/slow/20000");
+  GroupOptions options;
+  options.max_concurrency = 4;
+  sink.group = (*engine)->OpenGroup(&sink, options);
+  (*engine)->Submit(sink.group, 0, Get(Url("/slow/20000")));
+  ASSERT_TRUE(arrivals_.WaitFor(1));
+  (*engine)->Stop();
+  ASSERT_TRUE(sink.Wait(9, Slack(absl::Seconds(1))));
+  for (auto& [tag, result] : sink.results()) EXPECT_EQ(result.outcome, FetchOutcome::kCancelled) << tag;
+  EXPECT_TRUE(sink.ExactlyOnce());
+}
+
 // Which thread delivered each completion: with two loops, which loop ran the job.
 class ThreadRecordingSink : public CollectingSink {
  public:
