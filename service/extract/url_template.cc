@@ -88,8 +88,9 @@ absl::StatusOr<UrlTemplate> UrlTemplate::ParseSyntax(absl::string_view text) {
     rest.remove_prefix(pos + kKeyPlaceholder.size());
   }
   // The shape of an http(s) URL; ValidateHttpUrl (in Parse) checks the rest as curl reads it.
-  std::string lower = absl::AsciiStrToLower(text.substr(0, scheme_end));
-  if (scheme_end == absl::string_view::npos || (lower != "http" && lower != "https")) {
+  if (scheme_end == absl::string_view::npos ||
+      !(absl::EqualsIgnoreCase(text.substr(0, scheme_end), "http") ||
+        absl::EqualsIgnoreCase(text.substr(0, scheme_end), "https"))) {
     return absl::InvalidArgumentError(
         absl::StrCat("not an absolute http:// or https:// URL (", text, ")"));
   }

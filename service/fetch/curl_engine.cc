@@ -11,9 +11,9 @@
 #include <random>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/hash/hash.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/ascii.h"
@@ -170,6 +170,7 @@ class CurlEngine::Loop {
   };
 
   void ProcessInbox();
+  void OpenGroupHere(const Command& command);  // a kOpen command
   // Hedging.
   void ScheduleHedge(Transfer* transfer, absl::Time now);
   void CancelHedgeTimer(Transfer* transfer);
@@ -306,11 +307,7 @@ bool CurlEngine::Loop::CancelLeftovers() {
   }
   for (Command& command : left) {
     if (command.kind == Command::Kind::kOpen) {
-      auto group = std::make_unique<Group>();
-      group->id = command.group;
-      group->sink = command.sink;
-      group->options = command.options;
-      groups_[command.group] = std::move(group);
+      OpenGroupHere(command);
     } else if (command.kind == Command::Kind::kSubmit) {
       auto it = groups_.find(command.group);
       if (it == groups_.end()) continue;  // submit after close: dropped, as while running
@@ -327,6 +324,15 @@ bool CurlEngine::Loop::CancelLeftovers() {
   return !left.empty();
 }
 
+void CurlEngine::Loop::OpenGroupHere(const Command& command) {
+  auto group = std::make_unique<Group>();
+  group->id = command.group;
+  group->sink = command.sink;
+  group->options = command.options;
+  group->options.max_concurrency = std::max(1, group->options.max_concurrency);
+  groups_[command.group] = std::move(group);
+}
+
 void CurlEngine::Loop::ProcessInbox() {
   {
     std::lock_guard<std::mutex> lock(inbox_mu_);
@@ -334,15 +340,9 @@ void CurlEngine::Loop::ProcessInbox() {
   }
   for (Command& command : processing_) {
     switch (command.kind) {
-      case Command::Kind::kOpen: {
-        auto group = std::make_unique<Group>();
-        group->id = command.group;
-        group->sink = command.sink;
-        group->options = command.options;
-        group->options.max_concurrency = std::max(1, group->options.max_concurrency);
-        groups_[command.group] = std::move(group);
+      case Command::Kind::kOpen:
+        OpenGroupHere(command);
         break;
-      }
       case Command::Kind::kSubmit: {
         auto it = groups_.find(command.group);
         if (it == groups_.end()) break;  // contract violation: submit after close; dropped

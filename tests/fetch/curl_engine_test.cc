@@ -429,15 +429,19 @@ std::set<std::thread::id> Distinct(const std::map<uint64_t, std::thread::id>& th
 }
 
 TEST_P(CurlEngineTest, JobsSpreadOverLoopsButALimitedHostStaysOnOne) {
+  // 40 distinct URLs on the one upstream host, one at a time; true once all have completed.
+  auto fetch_40 = [this](CollectingSink& sink, GroupId group, const std::string& name) {
+    for (uint64_t i = 0; i < 40; ++i) {
+      engine_->Submit(group, i, Get(Url(absl::StrCat("/ok?", name, "=", i))));
+    }
+    return sink.Wait(40);
+  };
   // A group without a rate uses every loop.
   ThreadRecordingSink spread;
   GroupOptions free_options;
   free_options.max_concurrency = 10;
   GroupId free_group = engine_->OpenGroup(&spread, free_options);
-  std::vector<std::pair<uint64_t, FetchRequest>> batch;
-  for (uint64_t i = 0; i < 40; ++i) batch.emplace_back(i, Get(Url(absl::StrCat("/ok?i=", i))));
-  engine_->SubmitBatch(free_group, std::move(batch));
-  ASSERT_TRUE(spread.Wait(40));
+  ASSERT_TRUE(fetch_40(spread, free_group, "i"));
   EXPECT_TRUE(spread.ExactlyOnce());
   EXPECT_EQ(Distinct(spread.threads()).size(), static_cast<size_t>(GetParam()));
   engine_->CloseGroup(free_group);
@@ -452,8 +456,7 @@ TEST_P(CurlEngineTest, JobsSpreadOverLoopsButALimitedHostStaysOnOne) {
   ASSERT_TRUE(limited.Wait(1));
   ThreadRecordingSink pinned;
   GroupId pinned_group = engine_->OpenGroup(&pinned, free_options);
-  for (uint64_t i = 0; i < 40; ++i) engine_->Submit(pinned_group, i, Get(Url(absl::StrCat("/ok?p=", i))));
-  ASSERT_TRUE(pinned.Wait(40));
+  ASSERT_TRUE(fetch_40(pinned, pinned_group, "p"));
   EXPECT_EQ(Distinct(pinned.threads()), Distinct(limited.threads()));
   for (auto& [tag, result] : pinned.results()) EXPECT_EQ(result.http_status, 200) << tag;
   engine_->CloseGroup(pinned_group);
@@ -462,8 +465,7 @@ TEST_P(CurlEngineTest, JobsSpreadOverLoopsButALimitedHostStaysOnOne) {
   // Once it closed, the host is free again.
   ThreadRecordingSink again;
   GroupId again_group = engine_->OpenGroup(&again, free_options);
-  for (uint64_t i = 0; i < 40; ++i) engine_->Submit(again_group, i, Get(Url(absl::StrCat("/ok?a=", i))));
-  ASSERT_TRUE(again.Wait(40));
+  ASSERT_TRUE(fetch_40(again, again_group, "a"));
   EXPECT_EQ(Distinct(again.threads()).size(), static_cast<size_t>(GetParam()));
   engine_->CloseGroup(again_group);
 }
