@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -328,10 +330,31 @@ TEST_F(BatchLookupE2eTest, SigtermDrainsWithinTheGraceThenResumeElsewhereGivesEx
   const absl::Duration grace = Slack(absl::Seconds(1));
   std::atomic<pid_t> server{-1};
   std::atomic<int64_t> sigterm_at_ns{0};
-  fixture_.set_hook([&](int request) {
+  // Requests after the first n/5 stall until gatherd is gone, so the call cannot finish within
+  // the grace however fast this machine (or slow a sanitizer) is: gatherd must cut it. Bounded,
+  // so a broken gatherd fails the test instead of hanging it. Shared with the upstream's threads,
+  // which may still wait on it after this test body returns; released at the latest on return.
+  struct Stall {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool released = false;
+    void Release() {
+      std::lock_guard<std::mutex> lock(mu);
+      released = true;
+      cv.notify_all();
+    }
+  };
+  auto stall = std::make_shared<Stall>();
+  std::unique_ptr<Stall, void (*)(Stall*)> release_on_return(stall.get(),
+                                                             [](Stall* s) { s->Release(); });
+  fixture_.set_hook([&server, &sigterm_at_ns, stall, n](int request) {
     if (request == n / 10 && server.load() > 0) {
       sigterm_at_ns = absl::GetCurrentTimeNanos();
       kill(server.load(), SIGTERM);
+    }
+    if (request > n / 5) {
+      std::unique_lock<std::mutex> lock(stall->mu);
+      stall->cv.wait_for(lock, std::chrono::seconds(60), [&] { return stall->released; });
     }
   });
   StartUpstream();
@@ -344,6 +367,7 @@ TEST_F(BatchLookupE2eTest, SigtermDrainsWithinTheGraceThenResumeElsewhereGivesEx
   RunResult broken =
       ::gather::testing::Run(LookupArgs(keys, out, {"--quiet", "--retries", "0"}));
   EXPECT_EQ(gatherd_->process.Wait(), 0);
+  stall->Release();
   ASSERT_GT(sigterm_at_ns.load(), 0) << "the hook never sent SIGTERM";
   // How long gatherd took, from its own log: "draining" (the signal) to "stopped".
   absl::Time draining = absl::InfinitePast(), stopped = absl::InfinitePast();
