@@ -103,6 +103,7 @@ void BatchLookupReactor::HandleSpec() {
   Action action;
   if (request_.kind_case() != v1::BatchLookupRequest::kSpec) {
     std::lock_guard<std::mutex> lock(mu_);
+    request_.Clear();
     reading_ = false;
     FailLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "spec: the first message must carry a LookupSpec"));
@@ -112,12 +113,14 @@ void BatchLookupReactor::HandleSpec() {
                  state_->auth != nullptr ? state_->auth->profiles() : nullptr);
              !credential.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
+    request_.Clear();
     reading_ = false;
     FailLocked(ToGrpcStatus(credential.status()));
     action = NextLocked();
   } else if (auto plan = BuildLookupPlan(request_.spec(), state_->limits, credential->get());
              !plan.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
+    request_.Clear();
     reading_ = false;
     FailLocked(ToGrpcStatus(plan.status()));
     action = NextLocked();
@@ -125,10 +128,12 @@ void BatchLookupReactor::HandleSpec() {
     plan_ = *std::move(plan);
     fetch::GroupOptions options =
         GroupOptionsFor(plan_->policy, JobDeadline(rpc_deadline_, start_));
-    fetch::GroupId group = state_->engine->OpenGroup(this, options);
+    fetch::FetchEngine* const engine = state_->engine;
+    fetch::GroupId group = engine->OpenGroup(this, options);
     bool cancelled;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      request_.Clear();
       group_ = group;
       group_open_ = true;
       cancelled = cancelled_ || draining_;
@@ -138,9 +143,8 @@ void BatchLookupReactor::HandleSpec() {
       reading_ = false;
       action = NextLocked();
     }
-    if (cancelled) state_->engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
+    if (cancelled) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
-  request_.Clear();
   Act(action);
 }
 
@@ -157,17 +161,20 @@ void BatchLookupReactor::HandleKeys() {
     invalid = ValidateKeyBatch(request_.keys(), key_messages_ - 1, state_->limits);
   }
   if (!invalid.ok()) {
+    fetch::FetchEngine* const engine = state_->engine;
+    const fetch::GroupId group = group_;
     Action action;
     bool cancel = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
+      request_.Clear();
       reading_ = false;
       FailLocked(ToGrpcStatus(invalid));
       cancel = group_open_;
       action = NextLocked();
     }
-    if (cancel) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
-    request_.Clear();
+    // Jobs may now complete and the call end on other threads: only locals below.
+    if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
     Act(action);
     return;
   }
@@ -235,9 +242,13 @@ void BatchLookupReactor::HandleKeys() {
     action = NextLocked();
   }
   if (!batch.empty()) {
-    state_->engine->SubmitBatch(group_, std::move(batch));
+    // Once submitted, the jobs may complete and the call end on other threads before
+    // SubmitBatch returns: only locals after it.
+    fetch::FetchEngine* const engine = state_->engine;
+    const fetch::GroupId group = group_;
+    engine->SubmitBatch(group, std::move(batch));
     // A cancel that raced with this message must also reach the jobs just submitted.
-    if (cancelled) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+    if (cancelled) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
   Act(action);
 }
@@ -338,6 +349,7 @@ BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
       filling_bytes_ = 0;
       flush_due_ = false;
       writing_ = true;
+      write_.Begin();
       action.write = &sending_;
     } else if (!writing_ && rows == 0 && drained && !summary_sent_) {
       v1::LookupSummary* summary = summary_.mutable_summary();
@@ -354,6 +366,7 @@ BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
       summary_sent_ = true;
       sending_rows_ = 0;
       writing_ = true;
+      write_.Begin();
       action.write = &summary_;
     }
     if (filling_.results().results_size() > 0 && !alarm_armed_) {
@@ -378,27 +391,42 @@ BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
   return action;
 }
 
-void BatchLookupReactor::Act(const Action& action) {
-  // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
-  if (action.finish) {
-    FinishRpc(*action.finish);
-    return;
-  }
-  if (action.arm_alarm) {
-    grpc::Alarm* alarm;
-    {
-      std::lock_guard<std::mutex> lock(alarm_mu_);
-      alarm_ = std::make_unique<grpc::Alarm>();
-      alarm = alarm_.get();
+void BatchLookupReactor::Act(Action action) {
+  while (true) {
+    // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
+    if (action.finish) {
+      FinishRpc(*action.finish);
+      return;
     }
-    // Set outside alarm_mu_: the alarm may fire on another thread, finish the call and let
-    // OnDone delete `this` before Set returns, and a lock held here would then be released on
-    // freed memory. Nothing below touches `this` unless a read or write keeps the call alive.
-    alarm->Set(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kFlushDelay),
-               [this](bool) { OnAlarm(); });
+    if (action.arm_alarm) {
+      grpc::Alarm* alarm;
+      {
+        std::lock_guard<std::mutex> lock(alarm_mu_);
+        alarm_ = std::make_unique<grpc::Alarm>();
+        alarm = alarm_.get();
+      }
+      // Set outside alarm_mu_: the alarm may fire on another thread, finish the call and let
+      // OnDone delete `this` before Set returns, and a lock held here would then be released on
+      // freed memory. Nothing below touches `this` unless a read or write keeps the call alive.
+      alarm->Set(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kFlushDelay),
+                 [this](bool) { OnAlarm(); });
+    }
+    if (action.read) StartRead(&request_);
+    if (action.write == nullptr) return;
+    StartWrite(action.write);
+    // The write is not over until this thread says it is back, so `this` is still alive here.
+    fetch::FetchEngine* const engine = state_->engine;
+    bool cancel = false;
+    fetch::GroupId group = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
+      cancel = WriteOverLocked(write_.ok());
+      group = group_;
+      action = NextLocked();
+    }
+    if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
-  if (action.read) StartRead(&request_);
-  if (action.write) StartWrite(action.write);
 }
 
 void BatchLookupReactor::OnAlarm() {
@@ -413,24 +441,33 @@ void BatchLookupReactor::OnAlarm() {
 }
 
 void BatchLookupReactor::OnWriteDone(bool ok) {
+  fetch::FetchEngine* const engine = state_->engine;
   Action action;
   bool cancel = false;
+  fetch::GroupId group = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    writing_ = false;
-    outstanding_ -= sending_rows_;
-    sending_rows_ = 0;
-    sending_.mutable_results()->mutable_results()->Clear();  // keeps the rows for reuse
-    if (!ok && !write_failed_) {
-      write_failed_ = true;
-      input_done_ = true;
-      cancel = group_open_;
-      DropUnsentLocked();
-    }
+    if (!write_.Done(ok)) return;  // the starting thread is not back yet; it takes over
+    cancel = WriteOverLocked(ok);
+    group = group_;
     action = NextLocked();
   }
-  if (cancel) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   Act(action);
+}
+
+bool BatchLookupReactor::WriteOverLocked(bool ok) {
+  writing_ = false;
+  outstanding_ -= sending_rows_;
+  sending_rows_ = 0;
+  sending_.mutable_results()->mutable_results()->Clear();  // keeps the rows for reuse
+  if (!ok && !write_failed_) {
+    write_failed_ = true;
+    input_done_ = true;
+    DropUnsentLocked();
+    return group_open_;
+  }
+  return false;
 }
 
 void BatchLookupReactor::OnCancel() {

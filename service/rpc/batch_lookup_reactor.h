@@ -21,7 +21,10 @@
 // caller resumes them on another server).
 //
 // Lifetime: every pending job, the outstanding read or write and an armed alarm keep the reactor
-// alive; Finish is called once all of them are done and OnDone deletes.
+// alive; Finish is called once all of them are done and OnDone deletes. A write is outstanding
+// until both its OnWriteDone ran and the thread that started it returned (WriteHandoff). Code that
+// runs after mu_ is released and nothing keeps the call alive touches only locals (the engine
+// and the group id are copied first): another thread may finish the call and delete it.
 #ifndef GATHER_SERVICE_RPC_BATCH_LOOKUP_REACTOR_H_
 #define GATHER_SERVICE_RPC_BATCH_LOOKUP_REACTOR_H_
 
@@ -40,6 +43,7 @@
 #include "service/fetch/fetch_engine.h"
 #include "service/rpc/lookup_request.h"
 #include "service/rpc/service_state.h"
+#include "service/rpc/write_handoff.h"
 
 namespace gather::rpc {
 
@@ -88,7 +92,10 @@ class BatchLookupReactor final
   v1::LookupResult* AddRowLocked(uint64_t seq, v1::JobStatus status);
   // Decides the next read, write, alarm or Finish (call with mu_ held).
   Action NextLocked();
-  void Act(const Action& action);
+  // The bookkeeping of a write that is over (WriteHandoff). Returns whether the group's jobs
+  // must be cancelled (the write failed: the caller is gone). Call with mu_ held.
+  bool WriteOverLocked(bool ok);
+  void Act(Action action);
 
   ServiceState* state_;
   grpc::CallbackServerContext* context_;
@@ -121,7 +128,8 @@ class BatchLookupReactor final
   size_t sending_rows_ = 0;
   bool reading_ = false;
   bool input_done_ = false;
-  bool writing_ = false;
+  bool writing_ = false;  // a write is outstanding (see write_)
+  WriteHandoff write_;
   bool write_failed_ = false;
   bool flush_due_ = false;
   bool alarm_armed_ = false;

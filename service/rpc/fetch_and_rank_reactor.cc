@@ -209,6 +209,7 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
   }
   std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
   Action action;
+  bool hold = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (failure) {
@@ -238,7 +239,10 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
       }
       pending_ += batch.size();
     }
-    --pending_;  // the index itself
+    // The index's own count is kept while this thread submits the batch (released below): once
+    // submitted, the jobs could all complete and end the call before this thread is done.
+    hold = !batch.empty();
+    if (!hold) --pending_;
     for (auto& message : invalid) {
       Action queued = EnqueueLocked(std::move(message));
       if (queued.write) action.write = queued.write;
@@ -247,12 +251,21 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
     if (next.write) action.write = next.write;
     action.finish = next.finish;
   }
-  if (!batch.empty()) {
+  if (hold) {
     state_->engine->SubmitBatch(group_, std::move(batch));
     // A drain that raced with the index must also reach the jobs just submitted.
     if (draining_.load()) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
   }
   Act(action);
+  if (hold) {
+    Action release;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --pending_;  // the index itself
+      release = NextLocked();
+    }
+    Act(release);
+  }
 }
 
 void FetchAndRankReactor::HandleJob(uint64_t tag, fetch::FetchResult& result) {
@@ -311,6 +324,7 @@ FetchAndRankReactor::Action FetchAndRankReactor::EnqueueLocked(v1::FetchAndRankR
   outbound_.push_back(std::move(message));
   if (!writing_) {
     writing_ = true;
+    write_.Begin();
     action.write = &outbound_.front();
   }
   return action;
@@ -358,32 +372,55 @@ FetchAndRankReactor::Action FetchAndRankReactor::NextLocked() {
   return action;
 }
 
-void FetchAndRankReactor::Act(const Action& action) {
-  // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
-  if (action.write) {
+void FetchAndRankReactor::Act(Action action) {
+  while (action.write != nullptr) {
     StartWrite(action.write);
-  } else if (action.finish) {
-    FinishRpc(*action.finish);
+    // The write is not over until this thread says it is back, so `this` is still alive here.
+    fetch::FetchEngine* const engine = state_->engine;
+    bool cancel = false;
+    fetch::GroupId group = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
+      action = WriteOverLocked(write_.ok(), &cancel);
+      group = group_;
+    }
+    if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
+  // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
+  if (action.finish) FinishRpc(*action.finish);
 }
 
 void FetchAndRankReactor::OnWriteDone(bool ok) {
+  fetch::FetchEngine* const engine = state_->engine;
   Action action;
+  bool cancel = false;
+  fetch::GroupId group = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    outbound_.pop_front();
-    writing_ = false;
-    if (!ok) {
-      write_failed_ = true;
-      outbound_.clear();
-    } else if (!outbound_.empty()) {
-      writing_ = true;
-      action.write = &outbound_.front();
-    }
-    if (!action.write) action = NextLocked();
+    if (!write_.Done(ok)) return;  // the starting thread is not back yet; it takes over
+    action = WriteOverLocked(ok, &cancel);
+    group = group_;
   }
-  if (!ok) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   Act(action);
+}
+
+FetchAndRankReactor::Action FetchAndRankReactor::WriteOverLocked(bool ok, bool* cancel) {
+  Action action;
+  outbound_.pop_front();
+  writing_ = false;
+  *cancel = !ok;
+  if (!ok) {
+    write_failed_ = true;
+    outbound_.clear();
+  } else if (!outbound_.empty()) {
+    writing_ = true;
+    write_.Begin();
+    action.write = &outbound_.front();
+  }
+  if (!action.write) action = NextLocked();
+  return action;
 }
 
 void FetchAndRankReactor::OnCancel() {

@@ -4,7 +4,9 @@
 // on the fetch engine's loop threads (several at once). mu_ guards the outbound queue and the
 // counters. One write is in flight at a time; every pending job keeps the reactor alive; Finish
 // is called only after the last job's result and the summary are written (or the stream broke),
-// and OnDone deletes.
+// and OnDone deletes. A write is outstanding until both its OnWriteDone ran and the thread that
+// started it returned (WriteHandoff). After mu_ is released, code that nothing keeps alive
+// touches only locals: another thread may finish the call and delete it.
 #ifndef GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 #define GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 
@@ -23,6 +25,7 @@
 #include "service/fetch/fetch_engine.h"
 #include "service/rpc/rank_request.h"
 #include "service/rpc/service_state.h"
+#include "service/rpc/write_handoff.h"
 
 namespace gather::rpc {
 
@@ -58,7 +61,10 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   Action EnqueueLocked(v1::FetchAndRankResponse message);
   // After a job completed or a write finished: the summary, the next write, or Finish.
   Action NextLocked();
-  void Act(const Action& action);
+  // The bookkeeping of a write that is over (WriteHandoff): the next write or the end. Sets
+  // `cancel` when the write failed (the caller is gone). Call with mu_ held.
+  Action WriteOverLocked(bool ok, bool* cancel);
+  void Act(Action action);
 
   ServiceState* state_;
   grpc::CallbackServerContext* context_;
@@ -81,7 +87,8 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   uint64_t bytes_ = 0;
   std::optional<grpc::Status> failure_;  // ends the RPC with this status once jobs drained
   std::deque<v1::FetchAndRankResponse> outbound_;
-  bool writing_ = false;
+  bool writing_ = false;  // a write is outstanding (see write_)
+  WriteHandoff write_;
   bool write_failed_ = false;
   bool summary_queued_ = false;
   bool finished_ = false;
