@@ -71,7 +71,7 @@ void BatchLookupReactor::OnReadDone(bool ok) {
       }
       action = NextLocked();
     }
-    Act(action);
+    Act(this, action);
     return;
   }
   {
@@ -88,7 +88,7 @@ void BatchLookupReactor::OnReadDone(bool ok) {
       }
     }
     if (dropped) {
-      Act(action);
+      Act(this, action);
       return;
     }
   }
@@ -145,7 +145,7 @@ void BatchLookupReactor::HandleSpec() {
     }
     if (cancelled) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
-  Act(action);
+  Act(this, action);
 }
 
 void BatchLookupReactor::HandleKeys() {
@@ -175,7 +175,7 @@ void BatchLookupReactor::HandleKeys() {
     }
     // Jobs may now complete and the call end on other threads: only locals below.
     if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
-    Act(action);
+    Act(this, action);
     return;
   }
 
@@ -250,7 +250,7 @@ void BatchLookupReactor::HandleKeys() {
     // A cancel that raced with this message must also reach the jobs just submitted.
     if (cancelled) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
-  Act(action);
+  Act(this, action);
 }
 
 void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
@@ -302,7 +302,7 @@ void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
     free_slots_.push_back(static_cast<uint32_t>(tag));
     action = NextLocked();
   }
-  Act(action);
+  Act(this, action);
 }
 
 v1::LookupResult* BatchLookupReactor::AddRowLocked(uint64_t seq, v1::JobStatus status) {
@@ -391,39 +391,39 @@ BatchLookupReactor::Action BatchLookupReactor::NextLocked() {
   return action;
 }
 
-void BatchLookupReactor::Act(Action action) {
+void BatchLookupReactor::Act(BatchLookupReactor* self, Action action) {
   while (true) {
-    // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
+    // Nothing may touch `self` after Finish: OnDone may delete it on another thread.
     if (action.finish) {
-      FinishRpc(*action.finish);
+      self->FinishRpc(*action.finish);
       return;
     }
     if (action.arm_alarm) {
       grpc::Alarm* alarm;
       {
-        std::lock_guard<std::mutex> lock(alarm_mu_);
-        alarm_ = std::make_unique<grpc::Alarm>();
-        alarm = alarm_.get();
+        std::lock_guard<std::mutex> lock(self->alarm_mu_);
+        self->alarm_ = std::make_unique<grpc::Alarm>();
+        alarm = self->alarm_.get();
       }
       // Set outside alarm_mu_: the alarm may fire on another thread, finish the call and let
       // OnDone delete `this` before Set returns, and a lock held here would then be released on
-      // freed memory. Nothing below touches `this` unless a read or write keeps the call alive.
+      // freed memory. Nothing below touches `self` unless a read or write keeps the call alive.
       alarm->Set(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(kFlushDelay),
-                 [this](bool) { OnAlarm(); });
+                 [self](bool) { self->OnAlarm(); });
     }
-    if (action.read) StartRead(&request_);
+    if (action.read) self->StartRead(&self->request_);
     if (action.write == nullptr) return;
-    StartWrite(action.write);
-    // The write is not over until this thread says it is back, so `this` is still alive here.
-    fetch::FetchEngine* const engine = state_->engine;
+    self->StartWrite(action.write);
+    // The write is not over until this thread says it is back, so `self` is still alive here.
+    fetch::FetchEngine* const engine = self->state_->engine;
     bool cancel = false;
     fetch::GroupId group = 0;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
-      cancel = WriteOverLocked(write_.ok());
-      group = group_;
-      action = NextLocked();
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (!self->write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
+      cancel = self->WriteOverLocked(self->write_.ok());
+      group = self->group_;
+      action = self->NextLocked();
     }
     if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
@@ -437,7 +437,7 @@ void BatchLookupReactor::OnAlarm() {
     if (filling_.results().results_size() > 0) flush_due_ = true;
     action = NextLocked();
   }
-  Act(action);
+  Act(this, action);
 }
 
 void BatchLookupReactor::OnWriteDone(bool ok) {
@@ -453,7 +453,7 @@ void BatchLookupReactor::OnWriteDone(bool ok) {
     action = NextLocked();
   }
   if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
-  Act(action);
+  Act(this, action);
 }
 
 bool BatchLookupReactor::WriteOverLocked(bool ok) {
@@ -510,7 +510,7 @@ void BatchLookupReactor::Drain() {
   if (arm) {
     Action action;
     action.arm_alarm = true;
-    Act(action);
+    Act(this, action);
   }
 }
 

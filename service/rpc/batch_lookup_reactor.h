@@ -95,7 +95,10 @@ class BatchLookupReactor final
   // The bookkeeping of a write that is over (WriteHandoff). Returns whether the group's jobs
   // must be cancelled (the write failed: the caller is gone). Call with mu_ held.
   bool WriteOverLocked(bool ok);
-  void Act(Action action);
+  // Starts what `action` says. Static, and `self` is touched only when the action has
+  // something to do: with nothing to do, another thread may already have deleted the call
+  // (even a member call on it would be undefined).
+  static void Act(BatchLookupReactor* self, Action action);
 
   ServiceState* state_;
   grpc::CallbackServerContext* context_;

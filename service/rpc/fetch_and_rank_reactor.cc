@@ -256,7 +256,7 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
     // A drain that raced with the index must also reach the jobs just submitted.
     if (draining_.load()) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
   }
-  Act(action);
+  Act(this, action);
   if (hold) {
     Action release;
     {
@@ -264,7 +264,7 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
       --pending_;  // the index itself
       release = NextLocked();
     }
-    Act(release);
+    Act(this, release);
   }
 }
 
@@ -315,7 +315,7 @@ void FetchAndRankReactor::HandleJob(uint64_t tag, fetch::FetchResult& result) {
     action.write = queued.write ? queued.write : next.write;
     action.finish = next.finish;
   }
-  Act(action);
+  Act(this, action);
 }
 
 FetchAndRankReactor::Action FetchAndRankReactor::EnqueueLocked(v1::FetchAndRankResponse message) {
@@ -372,23 +372,23 @@ FetchAndRankReactor::Action FetchAndRankReactor::NextLocked() {
   return action;
 }
 
-void FetchAndRankReactor::Act(Action action) {
+void FetchAndRankReactor::Act(FetchAndRankReactor* self, Action action) {
   while (action.write != nullptr) {
-    StartWrite(action.write);
-    // The write is not over until this thread says it is back, so `this` is still alive here.
-    fetch::FetchEngine* const engine = state_->engine;
+    self->StartWrite(action.write);
+    // The write is not over until this thread says it is back, so `self` is still alive here.
+    fetch::FetchEngine* const engine = self->state_->engine;
     bool cancel = false;
     fetch::GroupId group = 0;
     {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
-      action = WriteOverLocked(write_.ok(), &cancel);
-      group = group_;
+      std::lock_guard<std::mutex> lock(self->mu_);
+      if (!self->write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
+      action = self->WriteOverLocked(self->write_.ok(), &cancel);
+      group = self->group_;
     }
     if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
-  // Nothing may touch `this` after Finish: OnDone may delete it on another thread.
-  if (action.finish) FinishRpc(*action.finish);
+  // Nothing may touch `self` after Finish: OnDone may delete it on another thread.
+  if (action.finish) self->FinishRpc(*action.finish);
 }
 
 void FetchAndRankReactor::OnWriteDone(bool ok) {
@@ -403,7 +403,7 @@ void FetchAndRankReactor::OnWriteDone(bool ok) {
     group = group_;
   }
   if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
-  Act(action);
+  Act(this, action);
 }
 
 FetchAndRankReactor::Action FetchAndRankReactor::WriteOverLocked(bool ok, bool* cancel) {

@@ -64,7 +64,10 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   // The bookkeeping of a write that is over (WriteHandoff): the next write or the end. Sets
   // `cancel` when the write failed (the caller is gone). Call with mu_ held.
   Action WriteOverLocked(bool ok, bool* cancel);
-  void Act(Action action);
+  // Starts what `action` says. Static, and `self` is touched only when the action has
+  // something to do: with nothing to do, another thread may already have deleted the call
+  // (even a member call on it would be undefined).
+  static void Act(FetchAndRankReactor* self, Action action);
 
   ServiceState* state_;
   grpc::CallbackServerContext* context_;
