@@ -415,17 +415,9 @@ void BatchLookupReactor::Act(BatchLookupReactor* self, Action action) {
     if (action.write == nullptr) return;
     self->StartWrite(action.write);
     // The write is not over until this thread says it is back, so `self` is still alive here.
-    fetch::FetchEngine* const engine = self->state_->engine;
-    bool cancel = false;
-    fetch::GroupId group = 0;
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      if (!self->write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
-      cancel = self->WriteOverLocked(self->write_.ok());
-      group = self->group_;
-      action = self->NextLocked();
-    }
-    if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
+    std::optional<Action> next = self->EndWritePart(/*returned=*/true, /*ok=*/true);
+    if (!next) return;  // OnWriteDone has yet to run; it takes over from here
+    action = *std::move(next);
   }
 }
 
@@ -441,19 +433,25 @@ void BatchLookupReactor::OnAlarm() {
 }
 
 void BatchLookupReactor::OnWriteDone(bool ok) {
+  if (std::optional<Action> next = EndWritePart(/*returned=*/false, ok)) Act(this, *next);
+}
+
+std::optional<BatchLookupReactor::Action> BatchLookupReactor::EndWritePart(bool returned,
+                                                                           bool ok) {
   fetch::FetchEngine* const engine = state_->engine;
   Action action;
   bool cancel = false;
   fetch::GroupId group = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!write_.Done(ok)) return;  // the starting thread is not back yet; it takes over
-    cancel = WriteOverLocked(ok);
+    if (!(returned ? write_.Returned() : write_.Done(ok))) return std::nullopt;
+    cancel = WriteOverLocked(write_.ok());
     group = group_;
     action = NextLocked();
   }
+  // Only locals from here: with the write over, another thread may end the call.
   if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
-  Act(this, action);
+  return action;
 }
 
 bool BatchLookupReactor::WriteOverLocked(bool ok) {

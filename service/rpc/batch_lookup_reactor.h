@@ -95,6 +95,10 @@ class BatchLookupReactor final
   // The bookkeeping of a write that is over (WriteHandoff). Returns whether the group's jobs
   // must be cancelled (the write failed: the caller is gone). Call with mu_ held.
   bool WriteOverLocked(bool ok);
+  // One of a write's two ends (WriteHandoff): the starting thread `returned` from StartWrite, or
+  // OnWriteDone(ok) ran. When that makes the write over: its bookkeeping, the group cancelled if
+  // the write failed, and what to start next; nullopt while the other end is still to come.
+  std::optional<Action> EndWritePart(bool returned, bool ok);
   // Starts what `action` says. Static, and `self` is touched only when the action has
   // something to do: with nothing to do, another thread may already have deleted the call
   // (even a member call on it would be undefined).

@@ -376,34 +376,33 @@ void FetchAndRankReactor::Act(FetchAndRankReactor* self, Action action) {
   while (action.write != nullptr) {
     self->StartWrite(action.write);
     // The write is not over until this thread says it is back, so `self` is still alive here.
-    fetch::FetchEngine* const engine = self->state_->engine;
-    bool cancel = false;
-    fetch::GroupId group = 0;
-    {
-      std::lock_guard<std::mutex> lock(self->mu_);
-      if (!self->write_.Returned()) return;  // OnWriteDone has yet to run; it takes over from here
-      action = self->WriteOverLocked(self->write_.ok(), &cancel);
-      group = self->group_;
-    }
-    if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
+    std::optional<Action> next = self->EndWritePart(/*returned=*/true, /*ok=*/true);
+    if (!next) return;  // OnWriteDone has yet to run; it takes over from here
+    action = *std::move(next);
   }
   // Nothing may touch `self` after Finish: OnDone may delete it on another thread.
   if (action.finish) self->FinishRpc(*action.finish);
 }
 
 void FetchAndRankReactor::OnWriteDone(bool ok) {
+  if (std::optional<Action> next = EndWritePart(/*returned=*/false, ok)) Act(this, *next);
+}
+
+std::optional<FetchAndRankReactor::Action> FetchAndRankReactor::EndWritePart(bool returned,
+                                                                             bool ok) {
   fetch::FetchEngine* const engine = state_->engine;
   Action action;
   bool cancel = false;
   fetch::GroupId group = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!write_.Done(ok)) return;  // the starting thread is not back yet; it takes over
-    action = WriteOverLocked(ok, &cancel);
+    if (!(returned ? write_.Returned() : write_.Done(ok))) return std::nullopt;
+    action = WriteOverLocked(write_.ok(), &cancel);
     group = group_;
   }
+  // Only locals from here: with the write over, another thread may end the call.
   if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
-  Act(this, action);
+  return action;
 }
 
 FetchAndRankReactor::Action FetchAndRankReactor::WriteOverLocked(bool ok, bool* cancel) {

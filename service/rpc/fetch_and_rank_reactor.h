@@ -64,6 +64,10 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   // The bookkeeping of a write that is over (WriteHandoff): the next write or the end. Sets
   // `cancel` when the write failed (the caller is gone). Call with mu_ held.
   Action WriteOverLocked(bool ok, bool* cancel);
+  // One of a write's two ends (WriteHandoff): the starting thread `returned` from StartWrite, or
+  // OnWriteDone(ok) ran. When that makes the write over: its bookkeeping, the group cancelled if
+  // the write failed, and what to start next; nullopt while the other end is still to come.
+  std::optional<Action> EndWritePart(bool returned, bool ok);
   // Starts what `action` says. Static, and `self` is touched only when the action has
   // something to do: with nothing to do, another thread may already have deleted the call
   // (even a member call on it would be undefined).
