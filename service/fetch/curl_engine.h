@@ -1,12 +1,6 @@
-// CurlEngine: the libcurl multi implementation of FetchEngine.
-//
-// Each loop thread owns one CURLM handle and its CURL easy handles (hiperfifo/multi-uv pattern):
-// other threads only append commands to its inbox under a mutex and wake it with
-// curl_multi_wakeup. A loop drains its inbox, admits queued jobs under the global, per-group
-// and per-host caps (counted here, in transfers, not by curl's connection caps), runs
-// curl_multi_perform + curl_multi_poll, drains curl_multi_info_read after every perform, and
-// delivers each job's completion to its group's FetchSink exactly once. Per-transfer state sits on
-// CURLOPT_PRIVATE. No exception crosses a loop or a curl callback.
+// CurlEngine: the libcurl multi implementation of FetchEngine, a facade over CurlLoops
+// (service/fetch/curl_loop.h): it starts the loop threads, routes each group's jobs to them and
+// stops them. Everything else happens on the loops.
 //
 // With EngineOptions::loops > 1 the engine runs that many loops, each with its share of the
 // caps, and routes every job to one of them (a sink is then called from several threads):
@@ -39,6 +33,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/fetch/curl_loop.h"
+#include "service/fetch/engine_stats.h"
 #include "service/fetch/fetch_engine.h"
 #include "service/policy/egress_policy.h"
 #include "service/policy/host_rates.h"
@@ -69,26 +65,11 @@ struct EngineOptions {
   size_t coalesce_max_bytes = 8 << 20;
 };
 
-// Counters readable from any thread (relaxed; for tests, metrics and logs).
-struct EngineStats {
-  std::atomic<int64_t> inflight{0};
-  std::atomic<int64_t> queued{0};
-  std::atomic<int64_t> started{0};
-  std::atomic<int64_t> completed{0};
-  std::atomic<int64_t> max_inflight_seen{0};
-  std::atomic<int64_t> retries{0};         // retries scheduled
-  std::atomic<int64_t> retries_denied{0};  // retries the budget refused
-  std::atomic<int64_t> rate_waits{0};      // admissions deferred for a rate token
-  std::atomic<int64_t> coalesced{0};       // jobs answered by an identical request's fetch
-  std::atomic<int64_t> hedges{0};          // hedge transfers started
-  std::atomic<int64_t> hedges_won{0};      // hedges that answered first
-};
-
 class CurlEngine final : public FetchEngine {
  public:
   // Starts the loop threads. Fails if libcurl cannot create a multi handle.
   static absl::StatusOr<std::unique_ptr<CurlEngine>> Create(EngineOptions options);
-  ~CurlEngine() override;  // Stop() then join
+  ~CurlEngine() override;  // Stop(), then the loop threads end
 
   GroupId OpenGroup(FetchSink* sink, const GroupOptions& options) override;
   void Submit(GroupId group, uint64_t tag, FetchRequest request) override;
@@ -99,14 +80,13 @@ class CurlEngine final : public FetchEngine {
   // Every host with a published rate (adaptive or server-wide), for metrics. Any thread.
   std::vector<std::pair<std::string, double>> HostRates() const;
 
-  // Cancels every job (kCancelled completions are delivered) and stops the loop threads.
-  // Idempotent; called by the destructor.
+  // Cancels every job, and from then on every job submitted, with kCancelled (completions are
+  // delivered on the loop threads as usual); returns once no loop has work left. Idempotent.
+  // The threads end in the destructor.
   void Stop();
 
   const EngineStats& stats() const { return stats_; }  // summed over the loops
   int loops() const { return static_cast<int>(loops_.size()); }
-
-  class Loop;  // loop-thread state, defined in curl_engine.cc
 
  private:
   // How a group's jobs are spread over the loops. Guarded by route_mu_.
@@ -118,13 +98,16 @@ class CurlEngine final : public FetchEngine {
     absl::flat_hash_set<std::string> hosts;  // limited: hosts it counts in limited_hosts_
   };
 
-  CurlEngine(std::vector<std::unique_ptr<Loop>> loops, std::vector<policy::HostRate> host_rates);
+  CurlEngine(std::vector<std::pair<LoopOptions, MultiHandle>> loops,
+             std::vector<policy::HostRate> host_rates);
   // The loop for `request` (its host set) of `route`. Caller holds route_mu_.
   size_t RouteLocked(Route& route, const FetchRequest& request, bool server_limited);
 
-  std::vector<std::unique_ptr<Loop>> loops_;
-  std::vector<std::thread> threads_;
+  // Shared by the loops: declared before them, so they outlive them.
   EngineStats stats_;
+  CommandCount pending_;
+  std::vector<std::unique_ptr<CurlLoop>> loops_;
+  std::vector<std::thread> threads_;
   std::atomic<GroupId> next_group_{1};
   const std::vector<policy::HostRate> host_rates_;  // server-wide, for routing
   std::mutex route_mu_;

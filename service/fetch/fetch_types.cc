@@ -3,10 +3,12 @@
 #include <curl/curl.h>
 
 #include "absl/strings/str_cat.h"
+#include "service/fetch/redirect.h"
 
 namespace gather::fetch {
 
-HeaderSet::HeaderSet(const std::vector<std::pair<std::string, std::string>>& headers) {
+HeaderSet::HeaderSet(const std::vector<std::pair<std::string, std::string>>& headers)
+    : headers_(headers) {
   curl_slist* list = nullptr;
   for (const auto& [name, value] : headers) {
     // "Name;" is curl's way to send a header with an empty value.
@@ -15,9 +17,16 @@ HeaderSet::HeaderSet(const std::vector<std::pair<std::string, std::string>>& hea
     curl_slist* next = curl_slist_append(list, line.c_str());
     if (next == nullptr) break;
     list = next;
-    ++count_;
   }
   native_ = list;
+}
+
+std::shared_ptr<const HeaderSet> HeaderSet::RedirectSafe() const {
+  std::vector<std::pair<std::string, std::string>> safe;
+  for (const auto& header : headers_) {
+    if (IsRedirectSafeHeader(header.first)) safe.push_back(header);
+  }
+  return std::make_shared<const HeaderSet>(safe);
 }
 
 HeaderSet::~HeaderSet() { curl_slist_free_all(static_cast<curl_slist*>(native_)); }

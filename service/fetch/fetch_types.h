@@ -5,12 +5,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include "absl/strings/string_view.h"
-#include <string_view>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace gather::fetch {
@@ -26,15 +24,16 @@ class HeaderSet {
 
   // The engine's native list (a curl_slist*); nullptr when empty. Read-only.
   const void* native() const { return native_; }
-  size_t size() const { return count_; }
   // Every header line, for telling identical requests apart (coalescing). Holds header values:
   // never log it.
   const std::string& signature() const { return signature_; }
+  // The headers a redirect to another origin may carry (service/fetch/redirect.h).
+  std::shared_ptr<const HeaderSet> RedirectSafe() const;
 
  private:
+  std::vector<std::pair<std::string, std::string>> headers_;
   void* native_ = nullptr;
   std::string signature_;
-  size_t count_ = 0;
 };
 
 struct FetchRequest {
@@ -56,6 +55,9 @@ struct FetchRequest {
   // Never follow redirects for this job, whatever the engine's setting (a 3xx ends it with
   // kRedirectError): set when its headers hold secrets meant for one host only.
   bool no_redirects = false;
+  // Send every header on redirects to another origin too. Off: such a hop carries only the
+  // headers redirect.h lists as safe (none that can hold a credential).
+  bool redirect_keeps_headers = false;
 };
 
 // How a transfer ended, before any content is looked at.
@@ -93,7 +95,7 @@ struct FetchResult {
 };
 
 // Receives the completion of every job submitted to a group, on one of the engine's loop threads
-// (several may call at once), exactly once per job. Implementations must not block and must stay
+// (several may call at once), exactly once per job, also when the engine stops. Implementations must not block and must stay
 // alive until their last job's completion has been delivered.
 class FetchSink {
  public:
@@ -115,10 +117,11 @@ struct GroupOptions {
   // ceiling.
   bool rate_auto = false;
   // Hedging: when a transfer has not answered after this long, a second identical transfer is
-  // started and the first answer wins (the other is cancelled). Hedges spend the host's retry
-  // budget. InfiniteDuration: off.
+  // started and the first answer wins (the other is cancelled; a failed transfer never wins
+  // while its twin runs). A hedge takes a slot of the group and of the host and a rate token
+  // like any transfer, and spends the host's retry budget. InfiniteDuration: off.
   absl::Duration hedge_after = absl::InfiniteDuration();
-  // Hedge after the host's observed p95 latency (+20%) instead of a fixed delay.
+  // Hedge after a delay found from the host's own answers (service/fetch/hedger.h).
   bool hedge_auto = false;
 };
 
