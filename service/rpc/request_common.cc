@@ -99,6 +99,7 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
   }
   if (policy.hedge_after_ms() > 0) resolved.hedge_after = absl::Milliseconds(policy.hedge_after_ms());
   resolved.hedge_auto = policy.hedge_auto();
+  resolved.redirect_keeps_headers = policy.redirect_keeps_headers();
   resolved.max_attempts = policy.max_attempts() == 0 ? limits.default_attempts
                                                      : static_cast<int>(policy.max_attempts());
   return resolved;
@@ -122,6 +123,7 @@ void ApplyPolicy(const ResolvedPolicy& policy, fetch::FetchRequest& request) {
   request.max_attempts = policy.max_attempts;
   request.coalesce = policy.coalesce;
   request.no_redirects = policy.no_redirects;
+  request.redirect_keeps_headers = policy.redirect_keeps_headers;
 }
 
 absl::StatusOr<std::shared_ptr<const auth::CredentialProfile>> ResolveCredential(

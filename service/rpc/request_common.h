@@ -47,6 +47,7 @@ struct ResolvedPolicy {
   // Set when the requests carry a credential profile's headers: redirects are not followed, so
   // the secrets cannot reach another host.
   bool no_redirects = false;
+  bool redirect_keeps_headers = false;  // Policy.redirect_keeps_headers
 };
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,
