@@ -14,6 +14,7 @@
 #include "httplib.h"
 #include "service/fetch/curl_engine.h"
 #include "tests/support/engine_helpers.h"
+#include "tests/support/rate_window.h"
 #include "tests/support/scale.h"
 #include "tests/support/upstream.h"
 
@@ -22,6 +23,7 @@ namespace {
 
 using ::gather::testing::CollectingSink;
 using ::gather::testing::LoopbackOptions;
+using ::gather::testing::MostWithin;
 using ::gather::testing::TestUpstream;
 
 FetchRequest Get(const std::string& url, int max_attempts = 1) {
@@ -35,17 +37,6 @@ std::unique_ptr<CurlEngine> MakeEngine(EngineOptions options) {
   auto engine = CurlEngine::Create(std::move(options));
   EXPECT_TRUE(engine.ok());
   return *std::move(engine);
-}
-
-// The most of `sorted` within any window of `width`.
-int MostWithin(const std::vector<absl::Time>& sorted, absl::Duration width) {
-  int most = 0;
-  size_t begin = 0;
-  for (size_t end = 0; end < sorted.size(); ++end) {
-    while (sorted[end] - sorted[begin] >= width) ++begin;
-    most = std::max(most, static_cast<int>(end - begin + 1));
-  }
-  return most;
 }
 
 TEST(CurlEnginePolicyTest, HedgesTakeRateTokensAndGroupSlots) {

@@ -18,6 +18,7 @@
 #include "service/fetch/curl_engine.h"
 #include "service/rpc/status_convert.h"
 #include "tests/support/engine_helpers.h"
+#include "tests/support/rate_window.h"
 #include "tests/support/scale.h"
 #include "tests/support/upstream.h"
 
@@ -26,6 +27,7 @@ namespace {
 
 using ::gather::testing::CollectingSink;
 using ::gather::testing::LoopbackOptions;
+using ::gather::testing::MostWithin;
 using ::gather::testing::Slack;
 using ::gather::testing::SlackBelow;
 using ::gather::testing::TestUpstream;
@@ -58,17 +60,6 @@ class Arrivals {
   std::map<std::string, std::vector<absl::Time>> times_;
   std::vector<absl::Time> all_;
 };
-
-// The most arrivals within any window of `width`.
-int MostWithin(const std::vector<absl::Time>& sorted, absl::Duration width) {
-  int most = 0;
-  size_t begin = 0;
-  for (size_t end = 0; end < sorted.size(); ++end) {
-    while (sorted[end] - sorted[begin] >= width) ++begin;
-    most = std::max(most, static_cast<int>(end - begin + 1));
-  }
-  return most;
-}
 
 // All jobs were submitted at once, so a job's start time is its submit time plus its queue wait:
 // checks that within any time t from the start at most burst + rate × t (+1) transfers started.
