@@ -26,6 +26,9 @@
 namespace {
 
 using namespace gather::extract;
+using gather::common::ParseJsonPointer;
+using gather::common::ParseReducer;
+using gather::common::ReducerName;
 using gather::fuzz::SplitFirst;
 
 // Re-escapes parsed tokens; must give back the pointer text exactly (the parser accepts only

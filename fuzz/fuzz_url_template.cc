@@ -1,4 +1,4 @@
-// Fuzzes URL templates: UrlTemplate::Parse, Expand with an arbitrary key, ValidateHttpUrl and
+// Fuzzes URL templates: ParseUrlTemplate, Expand with an arbitrary key, ValidateHttpUrl and
 // HostOf (the host gatherd checks egress, host rates and credentials against).
 //
 // Input: TEMPLATE "\n" KEY. The whole input is also tried as a template (so templates may hold
@@ -21,11 +21,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
 #include "fuzz_util.h"
-#include "service/extract/url_template.h"
+#include "common/url.h"
+#include "common/url_template.h"
+#include "service/extract/http_url.h"
 
 namespace {
 
-using namespace gather::extract;
+using gather::common::HostOf;
+using gather::common::PercentEncode;
+using gather::common::UrlTemplate;
+using gather::extract::ParseUrlTemplate;
+using gather::extract::ValidateHttpUrl;
 
 struct UrlDeleter {
   void operator()(CURLU* url) const { curl_url_cleanup(url); }
@@ -79,7 +85,7 @@ void CheckHostOf(const std::string& url) {
 
 void TryTemplate(absl::string_view text, absl::string_view key) {
   auto syntax = UrlTemplate::ParseSyntax(text);  // the CLI's check: never stricter than Parse
-  auto tmpl = UrlTemplate::Parse(text);
+  auto tmpl = ParseUrlTemplate(text);
   if (!syntax.ok()) FUZZ_CHECK(syntax.status().code() == absl::StatusCode::kInvalidArgument, text);
   if (!tmpl.ok()) {
     FUZZ_CHECK(tmpl.status().code() == absl::StatusCode::kInvalidArgument, text);

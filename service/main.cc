@@ -18,7 +18,6 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
-#include "absl/strings/ascii.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -31,81 +30,10 @@
 #include "service/auth/authenticator.h"
 #include "service/config/config.h"
 #include "service/fetch/curl_engine.h"
+#include "service/flags/flags.h"
 #include "service/observe/log.h"
 #include "service/observe/metrics.h"
 #include "service/rpc/gather_service.h"
-
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address HOST:PORT (port 0 picks a free port)");
-ABSL_FLAG(std::string, log_level, "info", "least level logged on stderr: debug, info, warning or error");
-ABSL_FLAG(std::string, metrics_listen, "",
-          "HOST:PORT of the Prometheus /metrics page (port 0 picks one; empty: no metrics)");
-ABSL_FLAG(std::string, egress_allow, "",
-          "comma-separated CIDRs gatherd may connect to even though they are not public "
-          "(e.g. 127.0.0.0/8 for local upstreams)");
-ABSL_FLAG(std::string, egress_deny, "", "comma-separated CIDRs never to connect to (wins over --egress_allow)");
-ABSL_FLAG(std::string, egress_allow_hosts, "",
-          "host names (or *.suffix) that may be reached on non-public addresses, e.g. "
-          "*.svc.cluster.local; --egress_deny still wins");
-ABSL_FLAG(std::string, egress_deny_hosts, "",
-          "host names (or *.suffix) never connected to, whatever they resolve to "
-          "(e.g. metadata.google.internal); checked on every redirect hop");
-ABSL_FLAG(int, max_rpcs, 64, "RPCs served at once; more get RESOURCE_EXHAUSTED");
-ABSL_FLAG(uint64_t, max_queued_jobs, 1000000,
-          "FetchAndRank jobs admitted server-wide and not yet finished; an RPC that would pass it "
-          "gets RESOURCE_EXHAUSTED at once");
-ABSL_FLAG(int, max_inflight, 2000, "HTTP transfers in flight over all RPCs");
-ABSL_FLAG(int, max_per_host, 1000, "HTTP transfers in flight to one host over all RPCs");
-ABSL_FLAG(int, engine_threads, 0,
-          "HTTP loop threads, each with its share of --max_inflight and --max_per_host (0: one "
-          "per CPU, at most 4); rate-limited traffic stays on one of them");
-ABSL_FLAG(int, max_rpc_concurrency, 1000, "upper bound of a request's policy.concurrency");
-ABSL_FLAG(int, follow_redirects, 0, "redirects to follow per job (0: a 3xx answer ends the job with REDIRECT_ERROR)");
-ABSL_FLAG(double, default_timeout, 10, "per-job timeout in seconds when a request gives none");
-ABSL_FLAG(double, max_timeout, 300, "upper bound of a request's per-job timeout, seconds");
-ABSL_FLAG(uint64_t, max_body_bytes, 64u << 20, "upper bound of a request's body cap, bytes");
-ABSL_FLAG(uint64_t, max_jobs, 1000000, "jobs of one FetchAndRank (explicit or discovered)");
-ABSL_FLAG(uint64_t, max_keys_per_message, 10000, "keys in one BatchLookup request message");
-ABSL_FLAG(uint64_t, max_url_length, 8192, "longest URL fetched; longer keys end with INVALID_KEY");
-ABSL_FLAG(std::string, host_rate, "",
-          "server-wide request rates per host: PATTERN=RATE[:BURST],... where PATTERN is a host, "
-          "*.suffix or * (e.g. api.example.com=100:10,*=500); requests' own rates can only be lower");
-ABSL_FLAG(int, default_attempts, 3, "transfers per job (retries included) when a request gives none");
-ABSL_FLAG(int, max_attempts, 10, "upper bound of a request's policy.max_attempts");
-ABSL_FLAG(double, retry_budget_ratio, 0.2, "retries allowed per first attempt, per host");
-ABSL_FLAG(double, retry_budget_min_per_second, 10, "retries allowed per second per host on top of the ratio");
-ABSL_FLAG(double, max_retry_after, 60, "seconds; a longer Retry-After ends the job instead of waiting");
-ABSL_FLAG(double, coalesce_window, 1,
-          "seconds an answer is also given to identical requests made after it arrived "
-          "(0: only requests made while it was fetched)");
-ABSL_FLAG(std::string, ca_file, "", "extra CA bundle (PEM) for TLS upstreams");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM certificate chain for the gRPC port (with --tls_key); re-read when the file "
-          "changes. Without it gatherd serves plaintext (loopback development only)");
-ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
-ABSL_FLAG(std::string, tls_client_ca, "",
-          "PEM CA bundle: the Gather service then requires a client certificate signed by it "
-          "(mTLS); health and reflection stay open to probes without one");
-ABSL_FLAG(std::string, token_file, "",
-          "bearer tokens, one 'NAME TOKEN [PROFILES]' per line: calls must carry "
-          "'authorization: Bearer TOKEN'; re-read when the file changes (GATHERD_TOKEN in the "
-          "environment adds one more)");
-ABSL_FLAG(std::string, credentials_file, "",
-          "credential profiles (JSON: name -> {hosts, headers}) callers can name instead of "
-          "sending secrets; re-read when the file changes");
-ABSL_FLAG(double, shutdown_grace, 5,
-          "seconds gatherd takes to stop after SIGTERM: in-flight RPCs run on until its last "
-          "quarter (at most 1 s), then their remaining jobs are cancelled and reported "
-          "CANCELLED before the calls end");
-
-ABSL_FLAG(double, keepalive_time, 60,
-          "seconds between gatherd's keepalive pings on an idle connection (a dead client is "
-          "found within this + 20 s); clients may ping every 10 s or more");
-ABSL_FLAG(double, max_connection_age, 1800,
-          "seconds after which a client connection is asked to reconnect (GOAWAY), so clients "
-          "rebalance over new replicas after a rolling update; 0 = never");
-ABSL_FLAG(double, max_connection_age_grace, 300,
-          "seconds calls on an aged connection get before it is closed (a long `gather lookup` "
-          "then reconnects and resumes by itself)");
 
 namespace {
 
@@ -113,27 +41,29 @@ namespace {
 // quarter of it, at most this.
 constexpr std::chrono::milliseconds kMaxDrainFlush{1000};
 
+// What the metrics page shows of the engine, read on the scraping thread.
+gather::observe::EngineSnapshot EngineSnapshotOf(const gather::fetch::CurlEngine& engine) {
+  const gather::fetch::EngineStats& stats = engine.stats();
+  gather::observe::EngineSnapshot out;
+  out.inflight = stats.inflight.load();
+  out.queued = stats.queued.load();
+  out.started = stats.started.load();
+  out.retries = stats.retries.load();
+  out.retries_denied = stats.retries_denied.load();
+  out.rate_waits = stats.rate_waits.load();
+  out.coalesced = stats.coalesced.load();
+  out.hedges = stats.hedges.load();
+  out.hedges_won = stats.hedges_won.load();
+  out.host_rates = engine.HostRates();
+  return out;
+}
+
 void RaiseFileLimit() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
     setrlimit(RLIMIT_NOFILE, &limit);
   }
-}
-
-// GATHERD_<NAME> in the environment sets --<name> (before the command line is parsed, so the
-// command line wins). An unparsable value is an error naming the variable.
-absl::Status ApplyEnvironmentFlags() {
-  for (const auto& [name, flag] : absl::GetAllFlags()) {
-    std::string variable = absl::StrCat("GATHERD_", absl::AsciiStrToUpper(name));
-    const char* value = std::getenv(variable.c_str());
-    if (value == nullptr) continue;
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      return absl::InvalidArgumentError(absl::StrCat(variable, ": ", error));
-    }
-  }
-  return absl::OkStatus();
 }
 
 // TLS on the gRPC port when --tls_cert is given (files re-read when they change, so certificates
@@ -177,12 +107,13 @@ int main(int argc, char** argv) {
   RaiseFileLimit();
 
   absl::SetProgramUsageMessage(
-      "gatherd: the gather gRPC service (gather.v1). Fetches many HTTP URLs concurrently and\n"
+      "the gather gRPC service (gather.v1). Fetches many HTTP URLs concurrently and\n"
       "streams scored or extracted results. Example:\n"
       "  gatherd --listen=127.0.0.1:50051 --egress_allow=127.0.0.0/8\n"
       "Every flag can also be set in the environment as GATHERD_<FLAG>, e.g.\n"
       "GATHERD_LISTEN=0.0.0.0:50051 or GATHERD_MAX_INFLIGHT=4000; the command line wins.");
-  if (absl::Status status = ApplyEnvironmentFlags(); !status.ok()) {
+  gather::flags::InstallUsageConfig();
+  if (absl::Status status = gather::flags::ApplyEnvironmentFlags(); !status.ok()) {
     std::cerr << "gatherd: " << status.message() << "\n";
     return 2;
   }
@@ -207,39 +138,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  gather::config::Flags flags;
-  flags.listen = absl::GetFlag(FLAGS_listen);
-  flags.egress_allow = absl::GetFlag(FLAGS_egress_allow);
-  flags.egress_deny = absl::GetFlag(FLAGS_egress_deny);
-  flags.egress_allow_hosts = absl::GetFlag(FLAGS_egress_allow_hosts);
-  flags.egress_deny_hosts = absl::GetFlag(FLAGS_egress_deny_hosts);
-  flags.max_rpcs = absl::GetFlag(FLAGS_max_rpcs);
-  flags.max_queued_jobs = absl::GetFlag(FLAGS_max_queued_jobs);
-  flags.max_inflight = absl::GetFlag(FLAGS_max_inflight);
-  flags.engine_threads = absl::GetFlag(FLAGS_engine_threads);
-  flags.max_per_host = absl::GetFlag(FLAGS_max_per_host);
-  flags.max_rpc_concurrency = absl::GetFlag(FLAGS_max_rpc_concurrency);
-  flags.follow_redirects = absl::GetFlag(FLAGS_follow_redirects);
-  flags.default_timeout_seconds = absl::GetFlag(FLAGS_default_timeout);
-  flags.max_timeout_seconds = absl::GetFlag(FLAGS_max_timeout);
-  flags.max_body_bytes = absl::GetFlag(FLAGS_max_body_bytes);
-  flags.max_jobs = absl::GetFlag(FLAGS_max_jobs);
-  flags.max_keys_per_message = absl::GetFlag(FLAGS_max_keys_per_message);
-  flags.max_url_length = absl::GetFlag(FLAGS_max_url_length);
-  flags.ca_file = absl::GetFlag(FLAGS_ca_file);
-  flags.tls_cert = absl::GetFlag(FLAGS_tls_cert);
-  flags.tls_key = absl::GetFlag(FLAGS_tls_key);
-  flags.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
-  flags.token_file = absl::GetFlag(FLAGS_token_file);
-  flags.credentials_file = absl::GetFlag(FLAGS_credentials_file);
-  if (const char* token = std::getenv("GATHERD_TOKEN"); token != nullptr) flags.env_token = token;
-  flags.host_rate = absl::GetFlag(FLAGS_host_rate);
-  flags.default_attempts = absl::GetFlag(FLAGS_default_attempts);
-  flags.max_attempts = absl::GetFlag(FLAGS_max_attempts);
-  flags.retry_budget_ratio = absl::GetFlag(FLAGS_retry_budget_ratio);
-  flags.retry_budget_min_per_second = absl::GetFlag(FLAGS_retry_budget_min_per_second);
-  flags.max_retry_after_seconds = absl::GetFlag(FLAGS_max_retry_after);
-  flags.coalesce_window_seconds = absl::GetFlag(FLAGS_coalesce_window);
+  gather::config::Flags flags = gather::flags::ReadConfigFlags();
   auto config = gather::config::LoadConfig(flags);
   if (!config.ok()) {
     Log(LogLevel::kError, config.status().message());
@@ -296,8 +195,9 @@ int main(int argc, char** argv) {
       Log(LogLevel::kError, absl::StrCat("--metrics_listen=", listen, ": ", error.what()));
       return 1;
     }
-    collector = std::make_shared<gather::observe::EngineCollector>(engine->get(),
-                                                                   &state.active_rpcs);
+    const gather::fetch::CurlEngine* engine_ptr = engine->get();
+    collector = std::make_shared<gather::observe::EngineCollector>(
+        [engine_ptr] { return EngineSnapshotOf(*engine_ptr); }, &state.active_rpcs);
     exposer->RegisterCollectable(metrics.registry());
     exposer->RegisterCollectable(collector);
     state.metrics = &metrics;

@@ -28,7 +28,7 @@ const char* const kPointers[] = {"/label", "/location/geoLabel", "/location/stre
 std::vector<FieldSpec> Fields() {
   std::vector<FieldSpec> fields;
   for (const char* pointer : kPointers) {
-    fields.push_back(FieldSpec{pointer, *ParseJsonPointer(pointer)});
+    fields.push_back(FieldSpec{pointer, *common::ParseJsonPointer(pointer)});
   }
   return fields;
 }
@@ -36,7 +36,7 @@ std::vector<FieldSpec> Fields() {
 void BM_ExtractNineFields(benchmark::State& state) {
   simdjson::ondemand::parser parser;
   std::vector<FieldSpec> fields = Fields();
-  std::vector<JsonPointer> required{*ParseJsonPointer("/location")};
+  std::vector<JsonPointer> required{*common::ParseJsonPointer("/location")};
   std::string body = kEntity;
   ExtractOutcome out;
   for (auto _ : state) {
@@ -72,7 +72,7 @@ void BM_ScoreNetdataChart(benchmark::State& state) {
   body += "]}";
   simdjson::ondemand::parser parser;
   ScoreSpec spec;
-  spec.values = *ParseJsonPointer("/data");
+  spec.values = *common::ParseJsonPointer("/data");
   spec.skip_columns = 1;
   spec.row_reducer = Reducer::kMean;
   spec.across_reducer = Reducer::kMean;

@@ -9,7 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "service/rpc/job_status_name.h"
+#include "common/status_names.h"
 
 namespace gather::client {
 
@@ -145,7 +145,7 @@ absl::StatusOr<v1::Header> ParseHeaderFlag(absl::string_view text) {
   return header;
 }
 
-absl::string_view StatusName(v1::JobStatus status) { return rpc::JobStatusName(status); }
+absl::string_view StatusName(v1::JobStatus status) { return common::JobStatusName(status); }
 
 bool IsSuccess(v1::JobStatus status) {
   return status == v1::JOB_STATUS_OK || status == v1::JOB_STATUS_MISSING;

@@ -29,8 +29,8 @@
 #include "client/lookup/shards.h"
 #include "client/output/progress.h"
 #include "gather/v1/gather.grpc.pb.h"
-#include "service/extract/json_pointer.h"
-#include "service/extract/url_template.h"
+#include "common/json_pointer.h"
+#include "common/url_template.h"
 
 namespace gather::client {
 namespace {
@@ -572,7 +572,7 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
                                                std::vector<std::string>* field_names) {
   v1::LookupSpec spec;
   if (options.url_template.empty()) return absl::InvalidArgumentError("--template is required");
-  if (auto parsed = extract::UrlTemplate::ParseSyntax(options.url_template); !parsed.ok()) {
+  if (auto parsed = common::UrlTemplate::ParseSyntax(options.url_template); !parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--template: ", parsed.status().message()));
   }
   spec.set_url_template(options.url_template);
@@ -585,7 +585,7 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
     }
     std::string name = text.substr(0, equals);
     std::string pointer = text.substr(equals + 1);
-    if (auto parsed = extract::ParseJsonPointer(pointer); !parsed.ok()) {
+    if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--field ", name, ": ", parsed.status().message()));
     }
@@ -604,7 +604,7 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
     field_names->push_back(std::move(name));
   }
   for (const std::string& pointer : options.required) {
-    if (auto parsed = extract::ParseJsonPointer(pointer); !parsed.ok()) {
+    if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("--require \"", pointer, "\": ", parsed.status().message()));
     }

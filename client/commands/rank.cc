@@ -15,21 +15,21 @@
 #include "client/output/table.h"
 #include "gather/v1/gather.grpc.pb.h"
 #include "nlohmann/json.hpp"
-#include "service/extract/score.h"
+#include "common/reducer.h"
 
 namespace gather::client {
 namespace {
 
 absl::StatusOr<v1::Reducer> ReducerFlag(absl::string_view flag, absl::string_view value) {
-  auto reducer = extract::ParseReducer(value);
+  auto reducer = common::ParseReducer(value);
   if (!reducer.ok()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", reducer.status().message()));
   switch (*reducer) {
-    case extract::Reducer::kMean: return v1::REDUCER_MEAN;
-    case extract::Reducer::kSum: return v1::REDUCER_SUM;
-    case extract::Reducer::kMin: return v1::REDUCER_MIN;
-    case extract::Reducer::kMax: return v1::REDUCER_MAX;
-    case extract::Reducer::kLast: return v1::REDUCER_LAST;
-    case extract::Reducer::kCount: return v1::REDUCER_COUNT;
+    case common::Reducer::kMean: return v1::REDUCER_MEAN;
+    case common::Reducer::kSum: return v1::REDUCER_SUM;
+    case common::Reducer::kMin: return v1::REDUCER_MIN;
+    case common::Reducer::kMax: return v1::REDUCER_MAX;
+    case common::Reducer::kLast: return v1::REDUCER_LAST;
+    case common::Reducer::kCount: return v1::REDUCER_COUNT;
   }
   return v1::REDUCER_UNSPECIFIED;
 }

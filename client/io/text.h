@@ -1,5 +1,5 @@
-// Text encodings the CLI writes and reads: JSON strings, CSV fields, and field values (JSON text)
-// as CSV cells. Pure functions.
+// Text encodings the CLI writes and reads: CSV fields, field values (JSON text) as CSV cells, and
+// UTF-8 checks. Pure functions. JSON strings are in common/json_string.h.
 #ifndef GATHER_CLIENT_IO_TEXT_H_
 #define GATHER_CLIENT_IO_TEXT_H_
 
@@ -8,14 +8,6 @@
 #include "absl/strings/string_view.h"
 
 namespace gather::client {
-
-// Appends `text` as a JSON string literal (with quotes). Control characters, '"' and '\' are
-// escaped; other bytes (UTF-8) pass through.
-void AppendJsonString(absl::string_view text, std::string& out);
-
-// Decodes a JSON string literal (with its quotes) into `out` (UTF-8). False if `json` is not a
-// valid string literal.
-bool DecodeJsonString(absl::string_view json, std::string& out);
 
 // Appends `text` as one CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF, or
 // starts or ends with a space; quotes doubled.

@@ -4,7 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/io/text.h"
-#include "service/rpc/job_status_name.h"
+#include "common/json_string.h"
+#include "common/status_names.h"
 
 namespace gather::client {
 namespace {
@@ -36,15 +37,15 @@ void AppendOnOneLine(const std::string& json, std::string& out) {
 void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
                     std::string& out) {
   absl::StrAppend(&out, "{\"seq\":", row.seq(), ",\"key\":");
-  AppendJsonString(row.key(), out);
-  absl::StrAppend(&out, ",\"status\":\"", rpc::JobStatusName(row.status()),
+  common::AppendJsonString(row.key(), out);
+  absl::StrAppend(&out, ",\"status\":\"", common::JobStatusName(row.status()),
                   "\",\"http_status\":", row.http_status());
   const bool ok = row.status() == v1::JOB_STATUS_OK;
   if (ok) {
     out.append(",\"fields\":{");
     for (size_t i = 0; i < field_names.size(); ++i) {
       if (i > 0) out.push_back(',');
-      AppendJsonString(field_names[i], out);
+      common::AppendJsonString(field_names[i], out);
       out.push_back(':');
       const std::string* value =
           static_cast<int>(i) < row.values_size() ? &row.values(static_cast<int>(i)) : nullptr;
@@ -63,7 +64,7 @@ void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>&
   if (row.shared()) out.append(",\"shared\":true");
   if (!ok) {
     out.append(",\"error\":");
-    AppendJsonString(row.error(), out);
+    common::AppendJsonString(row.error(), out);
   }
   out.append("}\n");
 }
@@ -94,7 +95,7 @@ void AppendCsvErrorHeader(std::string& out) {
 void AppendCsvErrorRow(const v1::LookupResult& row, std::string& out) {
   absl::StrAppend(&out, row.seq(), ",");
   AppendCsvField(row.key(), out);
-  absl::StrAppend(&out, ",", rpc::JobStatusName(row.status()), ",", row.http_status(), ",",
+  absl::StrAppend(&out, ",", common::JobStatusName(row.status()), ",", row.http_status(), ",",
                   row.attempts(), ",");
   AppendCsvField(row.error(), out);
   out.push_back('\n');

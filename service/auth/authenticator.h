@@ -52,7 +52,6 @@ class Authenticator {
   std::shared_ptr<const CredentialProfiles> profiles() const;
 
   bool tokens_required() const;
-  bool client_cert_required() const { return options_.require_client_cert; }
 
  private:
   struct FileStamp {

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/config/defaults.h"
 #include "service/policy/egress_policy.h"
 #include "service/policy/host_rates.h"
 
@@ -15,20 +16,20 @@ namespace gather::config {
 
 // Per-RPC defaults and the bounds a request may not exceed.
 struct Limits {
-  absl::Duration default_timeout = absl::Seconds(10);
-  absl::Duration max_timeout = absl::Minutes(5);
+  absl::Duration default_timeout = absl::Seconds(kDefaultTimeoutSeconds);
+  absl::Duration max_timeout = absl::Seconds(kDefaultMaxTimeoutSeconds);
   int default_concurrency = 50;
-  int max_rpc_concurrency = 1000;
+  int max_rpc_concurrency = kDefaultMaxRpcConcurrency;
   uint64_t default_max_body_bytes = 8u << 20;
-  uint64_t max_body_bytes = 64u << 20;
-  uint64_t max_jobs = 1'000'000;       // jobs of one FetchAndRank (explicit or discovered)
-  size_t max_url_length = 8192;
+  uint64_t max_body_bytes = kDefaultMaxBodyBytes;
+  uint64_t max_jobs = kDefaultMaxJobs;  // jobs of one FetchAndRank (explicit or discovered)
+  size_t max_url_length = kDefaultMaxUrlLength;
   size_t max_headers = 64;             // headers per request
   size_t max_header_bytes = 16 * 1024; // name + value of one header
-  uint64_t max_keys_per_message = 10'000;  // keys in one BatchLookup message
+  uint64_t max_keys_per_message = kDefaultMaxKeysPerMessage;  // keys in one BatchLookup message
   size_t max_fields = 256;             // fields (and required pointers) of one BatchLookup
-  int default_attempts = 3;            // transfers per job, retries included
-  int max_attempts = 10;
+  int default_attempts = kDefaultAttempts;  // transfers per job, retries included
+  int max_attempts = kDefaultMaxAttempts;
   double max_rate = 100'000;           // bound of a request's policy.rate
 };
 
@@ -36,24 +37,24 @@ inline constexpr int kMaxAutoEngineThreads = 4;
 
 // The raw values of gatherd's flags, before validation.
 struct Flags {
-  std::string listen = "127.0.0.1:50051";
+  std::string listen = kDefaultListen;
   std::string egress_allow;
   std::string egress_deny;
   std::string egress_allow_hosts;
   std::string egress_deny_hosts;
-  int max_rpcs = 64;
-  uint64_t max_queued_jobs = 1'000'000;
-  int max_inflight = 2000;
-  int max_per_host = 1000;
+  int max_rpcs = kDefaultMaxRpcs;
+  uint64_t max_queued_jobs = kDefaultMaxQueuedJobs;
+  int max_inflight = kDefaultMaxInflight;
+  int max_per_host = kDefaultMaxPerHost;
   int engine_threads = 0;  // 0: one per CPU, at most kMaxAutoEngineThreads
-  int max_rpc_concurrency = 1000;
-  int follow_redirects = 0;
-  double default_timeout_seconds = 10;
-  double max_timeout_seconds = 300;
-  uint64_t max_body_bytes = 64u << 20;
-  uint64_t max_jobs = 1'000'000;
-  uint64_t max_keys_per_message = 10'000;
-  uint64_t max_url_length = 8192;
+  int max_rpc_concurrency = kDefaultMaxRpcConcurrency;
+  int follow_redirects = kDefaultFollowRedirects;
+  double default_timeout_seconds = kDefaultTimeoutSeconds;
+  double max_timeout_seconds = kDefaultMaxTimeoutSeconds;
+  uint64_t max_body_bytes = kDefaultMaxBodyBytes;
+  uint64_t max_jobs = kDefaultMaxJobs;
+  uint64_t max_keys_per_message = kDefaultMaxKeysPerMessage;
+  uint64_t max_url_length = kDefaultMaxUrlLength;
   std::string ca_file;
   std::string tls_cert;        // PEM certificate chain of the gRPC port; "" : plaintext
   std::string tls_key;         // its private key
@@ -62,22 +63,22 @@ struct Flags {
   std::string env_token;       // GATHERD_TOKEN
   std::string credentials_file;  // credential profiles (JSON); "" : none
   std::string host_rate;          // PATTERN=RATE[:BURST],...
-  int default_attempts = 3;
-  int max_attempts = 10;
-  double retry_budget_ratio = 0.2;
-  double retry_budget_min_per_second = 10;
-  double max_retry_after_seconds = 60;
-  double coalesce_window_seconds = 1;
+  int default_attempts = kDefaultAttempts;
+  int max_attempts = kDefaultMaxAttempts;
+  double retry_budget_ratio = kDefaultRetryBudgetRatio;
+  double retry_budget_min_per_second = kDefaultRetryBudgetMinPerSecond;
+  double max_retry_after_seconds = kDefaultMaxRetryAfterSeconds;
+  double coalesce_window_seconds = kDefaultCoalesceWindowSeconds;
 };
 
 struct Config {
   std::string listen;
-  int max_rpcs = 64;
-  uint64_t max_queued_jobs = 1'000'000;
-  int max_inflight = 2000;
-  int max_per_host = 1000;
+  int max_rpcs = kDefaultMaxRpcs;
+  uint64_t max_queued_jobs = kDefaultMaxQueuedJobs;
+  int max_inflight = kDefaultMaxInflight;
+  int max_per_host = kDefaultMaxPerHost;
   int engine_threads = 1;  // resolved: >= 1
-  int follow_redirects = 0;
+  int follow_redirects = kDefaultFollowRedirects;
   std::string ca_file;
   std::string tls_cert;
   std::string tls_key;
@@ -90,10 +91,10 @@ struct Config {
   policy::HostPatterns egress_allow_hosts;
   policy::HostPatterns egress_deny_hosts;
   std::vector<policy::HostRate> host_rates;
-  double retry_budget_ratio = 0.2;
-  double retry_budget_min_per_second = 10;
-  absl::Duration max_retry_after = absl::Seconds(60);
-  absl::Duration coalesce_window = absl::Seconds(1);
+  double retry_budget_ratio = kDefaultRetryBudgetRatio;
+  double retry_budget_min_per_second = kDefaultRetryBudgetMinPerSecond;
+  absl::Duration max_retry_after = absl::Seconds(kDefaultMaxRetryAfterSeconds);
+  absl::Duration coalesce_window = absl::Seconds(kDefaultCoalesceWindowSeconds);
   Limits limits;
 };
 

@@ -1,5 +1,5 @@
-// URL validation as libcurl reads URLs. Apart from url_template.cc so that code which only parses
-// templates (the CLI) does not link libcurl.
+#include "service/extract/http_url.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
@@ -10,7 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "service/extract/url_template.h"
+#include "common/url.h"
 
 namespace gather::extract {
 namespace {
@@ -68,7 +68,7 @@ absl::Status ValidateHttpUrl(absl::string_view url) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);  // curl keeps the brackets, and the zone id apart
   }
-  std::string ours = HostOf(url);
+  std::string ours = common::HostOf(url);
   if (size_t zone = ours.find('%'); zone != std::string::npos && absl::StrContains(ours, ":")) {
     ours.resize(zone);
   }
@@ -79,8 +79,8 @@ absl::Status ValidateHttpUrl(absl::string_view url) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<UrlTemplate> UrlTemplate::Parse(absl::string_view text) {
-  absl::StatusOr<UrlTemplate> tmpl = ParseSyntax(text);
+absl::StatusOr<common::UrlTemplate> ParseUrlTemplate(absl::string_view text) {
+  absl::StatusOr<common::UrlTemplate> tmpl = common::UrlTemplate::ParseSyntax(text);
   if (!tmpl.ok()) return tmpl;
   if (absl::Status status = ValidateHttpUrl(tmpl->Expand("key")); !status.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("template: ", status.message()));

@@ -1,4 +1,5 @@
-// RFC 6901 JSON pointers: parsing/validation (pure) and lookup in a simdjson On-Demand document.
+// Looking up RFC 6901 JSON pointers (common/json_pointer.h parses them) in a simdjson On-Demand
+// document.
 #ifndef GATHER_SERVICE_EXTRACT_JSON_POINTER_H_
 #define GATHER_SERVICE_EXTRACT_JSON_POINTER_H_
 
@@ -8,22 +9,12 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include "common/json_pointer.h"
 #include "simdjson.h"
 
 namespace gather::extract {
 
-// A validated JSON pointer. `text` is the pointer as written (what simdjson's at_pointer takes);
-// `tokens` are its unescaped reference tokens ("~1" -> "/", "~0" -> "~").
-struct JsonPointer {
-  std::string text;
-  std::vector<std::string> tokens;
-};
-
-// Parses and validates `text`: "" (the whole document) or "/"-separated tokens where "~" is only
-// followed by "0" or "1". Errors are INVALID_ARGUMENT and say what is wrong (without a field name;
-// callers prefix theirs).
-absl::StatusOr<JsonPointer> ParseJsonPointer(absl::string_view text);
+using common::JsonPointer;
 
 // Where a lookup ended.
 enum class LookupStatus {

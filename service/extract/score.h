@@ -10,16 +10,13 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "common/reducer.h"
 #include "service/extract/json_pointer.h"
 #include "simdjson.h"
 
 namespace gather::extract {
 
-enum class Reducer { kMean, kSum, kMin, kMax, kLast, kCount };
-
-// Parses "mean", "sum", "min", "max", "last", "count" (case-insensitive).
-absl::StatusOr<Reducer> ParseReducer(absl::string_view name);
-absl::string_view ReducerName(Reducer reducer);
+using common::Reducer;
 
 // Folds a sequence of numbers with one reducer. Empty() until the first Add().
 class Accumulator {

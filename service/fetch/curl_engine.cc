@@ -6,7 +6,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
-#include "service/extract/url_template.h"
+#include "common/url.h"
 
 namespace gather::fetch {
 namespace {
@@ -150,7 +150,7 @@ void CurlEngine::SubmitBatch(GroupId group, std::vector<std::pair<uint64_t, Fetc
     const std::string* last = nullptr;
     for (size_t i = 0; i < batch.size(); ++i) {
       FetchRequest& request = batch[i].second;
-      if (request.host.empty()) request.host = extract::HostOf(request.url);
+      if (request.host.empty()) request.host = common::HostOf(request.url);
       if (host_rates_.empty()) continue;
       server_limited[i] = last != nullptr && *last == request.host
                               ? bool(server_limited[i - 1])

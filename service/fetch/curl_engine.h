@@ -33,6 +33,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "service/config/defaults.h"
 #include "service/fetch/curl_loop.h"
 #include "service/fetch/engine_stats.h"
 #include "service/fetch/fetch_engine.h"
@@ -44,9 +45,10 @@ namespace gather::fetch {
 
 struct EngineOptions {
   int loops = 1;               // loop threads (see above); at most max_inflight and max_per_host
-  int max_inflight = 2000;     // transfers in flight over all groups
-  int max_per_host = 1000;     // transfers in flight to one host
-  int follow_redirects = 0;    // 0: redirects are not followed (the 3xx is the answer)
+  int max_inflight = config::kDefaultMaxInflight;  // transfers in flight over all groups
+  int max_per_host = config::kDefaultMaxPerHost;   // transfers in flight to one host
+  // 0: redirects are not followed (the 3xx is the answer)
+  int follow_redirects = config::kDefaultFollowRedirects;
   std::string ca_file;         // extra CA bundle for TLS upstreams; empty: system default
   policy::EgressPolicy egress; // checked on every resolved address at connect time
   std::vector<policy::HostRate> host_rates;  // server-wide rate limits by host pattern
@@ -54,13 +56,15 @@ struct EngineOptions {
   // checks the address at connect time.
   std::vector<std::string> resolve;
   policy::BackoffPolicy backoff;
-  double retry_budget_ratio = 0.2;           // retries per first attempt, per host
-  double retry_budget_min_per_second = 10;   // plus this many per second, per host
-  absl::Duration max_retry_after = absl::Seconds(60);  // a longer Retry-After is not waited for
+  // Retries per first attempt per host, plus this many per second per host.
+  double retry_budget_ratio = config::kDefaultRetryBudgetRatio;
+  double retry_budget_min_per_second = config::kDefaultRetryBudgetMinPerSecond;
+  // A longer Retry-After is not waited for.
+  absl::Duration max_retry_after = absl::Seconds(config::kDefaultMaxRetryAfterSeconds);
   // Coalescing: an answer is also handed to identical requests submitted within this time after
   // it arrived (0: only to requests made while it was being fetched). The most recent answers are
   // kept, at most this many and this many body bytes in all (the oldest go first).
-  absl::Duration coalesce_window = absl::Seconds(1);
+  absl::Duration coalesce_window = absl::Seconds(config::kDefaultCoalesceWindowSeconds);
   size_t coalesce_max_entries = 1000;
   size_t coalesce_max_bytes = 8 << 20;
 };

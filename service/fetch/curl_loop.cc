@@ -8,7 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "service/extract/url_template.h"
+#include "common/url.h"
 #include "service/fetch/curl_outcome.h"
 #include "service/fetch/redirect.h"
 
@@ -25,7 +25,7 @@ constexpr int kMaxHeaderLines = 500;  // per response
 constexpr char kUserAgent[] = "gather/0.1";
 
 bool Hedges(const GroupOptions& options) {
-  return options.hedge_auto || options.hedge_after != absl::InfiniteDuration();
+  return options.hedge_auto || options.hedge_after.has_value();
 }
 
 }  // namespace
@@ -144,7 +144,7 @@ void CurlLoop::Submit(Command& command, absl::Time now) {
   job->tag = command.tag;
   job->request = std::move(command.request);
   job->waiting_since = now;
-  if (job->request.host.empty()) job->request.host = extract::HostOf(job->request.url);
+  if (job->request.host.empty()) job->request.host = common::HostOf(job->request.url);
   scheduler_.Attach(*job, *group, now);
   if (stopping_) {
     FetchResult result = EndedWaiting(*job, FetchOutcome::kCancelled,
@@ -626,7 +626,7 @@ curl_socket_t CurlLoop::OnOpenSocket(void* user, curlsocktype /*purpose*/,
                                      curl_sockaddr* address) {
   auto* transfer = static_cast<Transfer*>(user);
   policy::EgressDecision decision =
-      transfer->loop->options_.egress.Check(&address->addr, extract::HostOf(transfer->url));
+      transfer->loop->options_.egress.Check(&address->addr, common::HostOf(transfer->url));
   if (!decision.allowed) {
     transfer->blocked = true;
     transfer->blocked_reason = std::move(decision.reason);

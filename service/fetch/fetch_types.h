@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,8 +120,8 @@ struct GroupOptions {
   // Hedging: when a transfer has not answered after this long, a second identical transfer is
   // started and the first answer wins (the other is cancelled; a failed transfer never wins
   // while its twin runs). A hedge takes a slot of the group and of the host and a rate token
-  // like any transfer, and spends the host's retry budget. InfiniteDuration: off.
-  absl::Duration hedge_after = absl::InfiniteDuration();
+  // like any transfer, and spends the host's retry budget. Unset: no fixed delay.
+  std::optional<absl::Duration> hedge_after;
   // Hedge after a delay found from the host's own answers (service/fetch/hedger.h).
   bool hedge_auto = false;
 };

@@ -27,7 +27,7 @@ void Hedger::OnFirstAttempt(const std::string& host, absl::Time now) {
 
 void Hedger::Arm(Job* job, const GroupOptions& options, absl::Time now) {
   Disarm(job);
-  absl::Duration delay = options.hedge_after;
+  absl::Duration delay = options.hedge_after.value_or(absl::InfiniteDuration());
   bool automatic = false;
   if (options.hedge_auto) {
     HostLatency& h = For(job->request.host, now);

@@ -12,12 +12,13 @@
 #include "gather/v1/gather.pb.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "client/io/text.h"
+#include "common/json_string.h"
+#include "common/status_names.h"
 
 namespace gather::observe {
 namespace {
 
-using ::gather::client::AppendJsonString;
+using ::gather::common::AppendJsonString;
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::mutex g_write_mu;
@@ -73,9 +74,7 @@ RawJson StatusCountsJson(const uint64_t* counts, int size) {
   for (int status = 0; status < size; ++status) {
     if (counts[status] == 0) continue;
     if (out.json.size() > 1) out.json.push_back(',');
-    AppendJsonString(absl::StripPrefix(v1::JobStatus_Name(static_cast<v1::JobStatus>(status)),
-                                       "JOB_STATUS_"),
-                     out.json);
+    AppendJsonString(common::JobStatusName(static_cast<v1::JobStatus>(status)), out.json);
     absl::StrAppend(&out.json, ":", counts[status]);
   }
   out.json.push_back('}');

@@ -111,7 +111,7 @@ void Metrics::JobDone(Method method, v1::JobStatus status, absl::Duration transf
 
 std::vector<prometheus::MetricFamily> EngineCollector::Collect() const {
   using prometheus::MetricType;
-  const fetch::EngineStats& stats = engine_->stats();
+  const EngineSnapshot stats = snapshot_();
   std::vector<prometheus::MetricFamily> out;
   auto gauge = [&](const char* name, const char* help, double value) {
     out.push_back(Family(name, help, MetricType::Gauge));
@@ -122,24 +122,24 @@ std::vector<prometheus::MetricFamily> EngineCollector::Collect() const {
     AddValue(out.back(), value);
   };
   gauge("gather_rpcs_active", "Gather RPCs in progress", active_rpcs_->load());
-  gauge("gather_transfers_inflight", "HTTP transfers in flight", stats.inflight.load());
+  gauge("gather_transfers_inflight", "HTTP transfers in flight", stats.inflight);
   gauge("gather_jobs_queued", "Jobs waiting for a transfer slot, a rate token or a retry",
-        stats.queued.load());
-  counter("gather_transfers_started_total", "HTTP transfers started", stats.started.load());
-  counter("gather_retries_total", "Retries scheduled", stats.retries.load());
+        stats.queued);
+  counter("gather_transfers_started_total", "HTTP transfers started", stats.started);
+  counter("gather_retries_total", "Retries scheduled", stats.retries);
   counter("gather_retries_denied_total", "Retries the retry budget refused",
-          stats.retries_denied.load());
+          stats.retries_denied);
   counter("gather_rate_limit_waits_total", "Transfers deferred to wait for a rate token",
-          stats.rate_waits.load());
+          stats.rate_waits);
   counter("gather_coalesced_jobs_total", "Jobs answered by an identical request's fetch",
-          stats.coalesced.load());
-  counter("gather_hedges_total", "Hedge transfers started", stats.hedges.load());
+          stats.coalesced);
+  counter("gather_hedges_total", "Hedge transfers started", stats.hedges);
   counter("gather_hedges_won_total", "Hedge transfers that answered first",
-          stats.hedges_won.load());
+          stats.hedges_won);
   out.push_back(Family("gather_host_rate",
                        "Requests per second allowed to a host now (adaptive or configured)",
                        MetricType::Gauge));
-  for (const auto& [host, rate] : engine_->HostRates()) {
+  for (const auto& [host, rate] : stats.host_rates) {
     AddValue(out.back(), rate, {{"host", host}});
   }
   return out;

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <cstdint>
+
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gather/v1/gather.pb.h"
@@ -20,7 +22,6 @@
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-#include "service/fetch/curl_engine.h"
 
 namespace gather::observe {
 
@@ -54,16 +55,32 @@ class Metrics {
   prometheus::Counter* transfers_ = nullptr;
 };
 
+// What the fetch engine reports at a scrape (observe does not know the engine's type: main.cc
+// fills this in from it).
+struct EngineSnapshot {
+  int64_t inflight = 0;
+  int64_t queued = 0;
+  int64_t started = 0;
+  int64_t retries = 0;
+  int64_t retries_denied = 0;
+  int64_t rate_waits = 0;
+  int64_t coalesced = 0;
+  int64_t hedges = 0;
+  int64_t hedges_won = 0;
+  std::vector<std::pair<std::string, double>> host_rates;  // requests/s allowed per host now
+};
+
 // Engine counters and gauges, read at scrape time: transfers in flight, queued jobs, retries,
 // rate-limit waits, coalesced jobs, hedges, the rate in force per host, and calls in progress.
+// `snapshot` is called on the scraping thread.
 class EngineCollector : public prometheus::Collectable {
  public:
-  EngineCollector(const fetch::CurlEngine* engine, const std::atomic<int>* active_rpcs)
-      : engine_(engine), active_rpcs_(active_rpcs) {}
+  EngineCollector(std::function<EngineSnapshot()> snapshot, const std::atomic<int>* active_rpcs)
+      : snapshot_(std::move(snapshot)), active_rpcs_(active_rpcs) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  const fetch::CurlEngine* engine_;
+  std::function<EngineSnapshot()> snapshot_;
   const std::atomic<int>* active_rpcs_;
 };
 

@@ -5,6 +5,8 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/url.h"
+#include "service/extract/http_url.h"
 #include "service/rpc/request_common.h"
 
 namespace gather::rpc {
@@ -17,9 +19,9 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
     return FieldError("spec.url_template",
                       absl::StrCat("longer than ", limits.max_url_length, " bytes"));
   }
-  auto tmpl = extract::UrlTemplate::Parse(spec.url_template());
+  auto tmpl = extract::ParseUrlTemplate(spec.url_template());
   if (!tmpl.ok()) return FieldError("spec.url_template", tmpl.status().message());
-  plan.host = extract::HostOf(tmpl->Expand("k"));
+  plan.host = common::HostOf(tmpl->Expand("k"));
   plan.url_template = *std::move(tmpl);
 
   std::string method = absl::AsciiStrToUpper(spec.method());
@@ -63,7 +65,7 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
       return FieldError(absl::StrCat(where, ".name"),
                         absl::StrCat("duplicate field name \"", field.name(), "\""));
     }
-    auto pointer = extract::ParseJsonPointer(field.pointer());
+    auto pointer = common::ParseJsonPointer(field.pointer());
     if (!pointer.ok()) {
       return FieldError(absl::StrCat(where, ".pointer"), pointer.status().message());
     }
@@ -74,7 +76,7 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
                       absl::StrCat("more than ", limits.max_fields, " pointers"));
   }
   for (int i = 0; i < spec.required_size(); ++i) {
-    auto pointer = extract::ParseJsonPointer(spec.required(i));
+    auto pointer = common::ParseJsonPointer(spec.required(i));
     if (!pointer.ok()) {
       return FieldError(absl::StrCat("spec.required[", i, "]"), pointer.status().message());
     }

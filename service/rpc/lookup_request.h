@@ -18,14 +18,14 @@
 #include "service/config/config.h"
 #include "service/extract/fields.h"
 #include "service/extract/json_pointer.h"
-#include "service/extract/url_template.h"
+#include "common/url_template.h"
 #include "service/fetch/fetch_types.h"
 #include "service/rpc/request_common.h"
 
 namespace gather::rpc {
 
 struct LookupPlan {
-  std::optional<extract::UrlTemplate> url_template;  // always set in a built plan
+  std::optional<common::UrlTemplate> url_template;  // always set in a built plan
   std::string host;                                  // the template's host (keys cannot change it)
   bool head = false;                                 // HEAD instead of GET
   std::shared_ptr<const fetch::HeaderSet> headers;   // may be null

@@ -2,6 +2,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/url.h"
+#include "service/extract/http_url.h"
 
 namespace gather::rpc {
 namespace {
@@ -46,7 +48,7 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
 
   // ---- score ----
   if (!request.has_score()) return FieldError("score", "a score spec is required");
-  auto values = extract::ParseJsonPointer(request.score().values_pointer());
+  auto values = common::ParseJsonPointer(request.score().values_pointer());
   if (!values.ok()) return FieldError("score.values_pointer", values.status().message());
   plan.score.values = *std::move(values);
   plan.score.skip_columns = request.score().skip_columns();
@@ -97,19 +99,19 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
     plan.index_url = discovery.index_url();
     if (credential != nullptr) {
       if (absl::Status status = CheckCredentialHost(*credential, "discovery.index_url",
-                                                    extract::HostOf(discovery.index_url()));
+                                                    common::HostOf(discovery.index_url()));
           !status.ok()) {
         return status;
       }
     }
-    auto keys = extract::ParseJsonPointer(discovery.keys_pointer());
+    auto keys = common::ParseJsonPointer(discovery.keys_pointer());
     if (!keys.ok()) return FieldError("discovery.keys_pointer", keys.status().message());
     plan.keys_pointer = *std::move(keys);
-    auto tmpl = extract::UrlTemplate::Parse(discovery.url_template());
+    auto tmpl = extract::ParseUrlTemplate(discovery.url_template());
     if (!tmpl.ok()) return FieldError("discovery.url_template", tmpl.status().message());
     if (credential != nullptr) {
       if (absl::Status status = CheckCredentialHost(*credential, "discovery.url_template",
-                                                    extract::HostOf(tmpl->Expand("k")));
+                                                    common::HostOf(tmpl->Expand("k")));
           !status.ok()) {
         return status;
       }
@@ -133,7 +135,7 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
     }
     if (credential != nullptr) {
       if (absl::Status status = CheckCredentialHost(*credential, absl::StrCat(field, ".url"),
-                                                    extract::HostOf(job.url()));
+                                                    common::HostOf(job.url()));
           !status.ok()) {
         return status;
       }

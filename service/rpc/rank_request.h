@@ -18,7 +18,7 @@
 #include "service/config/config.h"
 #include "service/extract/json_pointer.h"
 #include "service/extract/score.h"
-#include "service/extract/url_template.h"
+#include "common/url_template.h"
 #include "service/fetch/fetch_types.h"
 #include "service/rpc/request_common.h"
 
@@ -36,7 +36,7 @@ struct RankPlan {
   bool discovery = false;
   std::string index_url;
   extract::JsonPointer keys_pointer;
-  std::optional<extract::UrlTemplate> url_template;
+  std::optional<common::UrlTemplate> url_template;
   uint64_t max_keys = 0;
 
   HeaderList common_headers;

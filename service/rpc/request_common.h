@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,7 +43,7 @@ struct ResolvedPolicy {
   int max_attempts = 1;
   bool coalesce = true;
   bool rate_auto = false;
-  absl::Duration hedge_after = absl::InfiniteDuration();
+  std::optional<absl::Duration> hedge_after;  // unset: no fixed hedge delay
   bool hedge_auto = false;
   // Set when the requests carry a credential profile's headers: redirects are not followed, so
   // the secrets cannot reach another host.

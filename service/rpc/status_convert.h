@@ -12,7 +12,6 @@
 #include "gather/v1/gather.pb.h"
 #include "grpcpp/support/status.h"
 #include "service/fetch/fetch_types.h"
-#include "service/rpc/job_status_name.h"
 
 namespace gather::rpc {
 

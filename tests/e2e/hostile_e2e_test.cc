@@ -10,7 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "httplib.h"
-#include "service/rpc/job_status_name.h"
+#include "common/status_names.h"
 #include "tests/support/hostile_upstream.h"
 #include "tests/support/process.h"
 #include "tests/support/scale.h"
@@ -126,7 +126,7 @@ TEST(HostileE2eTest, EveryMisbehaviourEndsPreciselyAndNothingElseSuffers) {
     for (const auto& [kind, want] : Expected()) {
       ASSERT_EQ(results.count(kind), 1u) << kind;
       const v1::JobResult& result = results[kind];
-      EXPECT_EQ(std::string(rpc::JobStatusName(result.status())), std::string(rpc::JobStatusName(want)))
+      EXPECT_EQ(std::string(common::JobStatusName(result.status())), std::string(common::JobStatusName(want)))
           << kind << ": " << result.error();
       EXPECT_LT(ended_after[kind], absl::Seconds(kTimeoutSeconds) + Slack(absl::Seconds(1.5)))
           << kind;

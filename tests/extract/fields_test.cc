@@ -7,7 +7,7 @@ namespace {
 
 std::vector<FieldSpec> Fields(std::initializer_list<std::pair<const char*, const char*>> list) {
   std::vector<FieldSpec> out;
-  for (auto [name, pointer] : list) out.push_back({name, *ParseJsonPointer(pointer)});
+  for (auto [name, pointer] : list) out.push_back({name, *common::ParseJsonPointer(pointer)});
   return out;
 }
 
@@ -35,11 +35,11 @@ TEST(FieldsTest, MissingRequiredPointerIsMissing) {
   ExtractOutcome out;
   simdjson::ondemand::parser parser;
   ExtractFields(parser, PadForParse(body), Fields({{"id", "/id"}}),
-                {*ParseJsonPointer("/location")}, out);
+                {*common::ParseJsonPointer("/location")}, out);
   EXPECT_EQ(out.status, ExtractStatus::kMissing);
   std::string body2 = R"({"id":"1"})";
   ExtractFields(parser, PadForParse(body2), Fields({{"id", "/id"}}),
-                {*ParseJsonPointer("/location/cityLabel")}, out);
+                {*common::ParseJsonPointer("/location/cityLabel")}, out);
   EXPECT_EQ(out.status, ExtractStatus::kMissing);
 }
 
@@ -54,7 +54,7 @@ TEST(FieldsTest, PointerThroughNullOrScalarIsAbsent) {
   ASSERT_EQ(out.status, ExtractStatus::kOk) << out.error;
   EXPECT_EQ(out.values, (std::vector<std::string>{"", "", "", "7"}));
   ExtractFields(parser, PadForParse(body), Fields({{"id", "/id"}}),
-                {*ParseJsonPointer("/location/cityLabel")}, out);
+                {*common::ParseJsonPointer("/location/cityLabel")}, out);
   EXPECT_EQ(out.status, ExtractStatus::kMissing) << out.error;
 }
 
@@ -62,7 +62,7 @@ TEST(FieldsTest, EmptyPointerOnAScalarDocument) {
   // Found by fuzz_json_extract: a body that is one scalar read as "body is not JSON" for "".
   ExtractOutcome out;
   simdjson::ondemand::parser parser;
-  const std::vector<JsonPointer> whole{*ParseJsonPointer("")};
+  const std::vector<JsonPointer> whole{*common::ParseJsonPointer("")};
   std::string text = "\"caf\u00e9\" \n";
   ExtractFields(parser, PadForParse(text), Fields({{"all", ""}, {"x", "/x"}}), whole, out);
   ASSERT_EQ(out.status, ExtractStatus::kOk) << out.error;

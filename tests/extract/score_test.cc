@@ -11,7 +11,7 @@ ScoreOutcome Score(std::string body, std::string pointer, uint32_t skip, Reducer
                    Reducer across) {
   simdjson::ondemand::parser parser;
   ScoreSpec spec;
-  spec.values = *ParseJsonPointer(pointer);
+  spec.values = *common::ParseJsonPointer(pointer);
   spec.skip_columns = skip;
   spec.row_reducer = row;
   spec.across_reducer = across;
@@ -30,14 +30,14 @@ TEST(AccumulatorTest, EveryReducer) {
     EXPECT_TRUE(acc.Empty());
     for (double v : values) acc.Add(v);
     EXPECT_FALSE(acc.Empty());
-    EXPECT_DOUBLE_EQ(acc.Result(), c.want) << ReducerName(c.reducer);
+    EXPECT_DOUBLE_EQ(acc.Result(), c.want) << common::ReducerName(c.reducer);
   }
 }
 
 TEST(ReducerTest, ParsesNamesAndRejectsOthers) {
-  EXPECT_EQ(*ParseReducer("MEAN"), Reducer::kMean);
-  EXPECT_EQ(*ParseReducer("count"), Reducer::kCount);
-  auto bad = ParseReducer("median");
+  EXPECT_EQ(*common::ParseReducer("MEAN"), Reducer::kMean);
+  EXPECT_EQ(*common::ParseReducer("count"), Reducer::kCount);
+  auto bad = common::ParseReducer("median");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("median"), std::string::npos);
 }
@@ -127,7 +127,7 @@ namespace {
 TEST(ScoreOverflowTest, ANonFiniteScoreIsBadContentNotAnUnorderableRank) {
   simdjson::ondemand::parser parser;
   ScoreSpec spec;
-  spec.values = *ParseJsonPointer("/v");
+  spec.values = *common::ParseJsonPointer("/v");
   spec.row_reducer = Reducer::kSum;
   spec.across_reducer = Reducer::kSum;
   std::string body = R"({"v":[1e308,1e308,-1e308,-1e308,-1e308]})";

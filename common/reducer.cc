@@ -1,13 +1,12 @@
-// Reducer names. Apart from score.cc so that code which only names reducers (the CLI) does not
-// link the JSON parser.
+#include "common/reducer.h"
+
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "service/extract/score.h"
 
-namespace gather::extract {
+namespace gather::common {
 
 absl::StatusOr<Reducer> ParseReducer(absl::string_view name) {
   std::string lower = absl::AsciiStrToLower(name);
@@ -33,4 +32,4 @@ absl::string_view ReducerName(Reducer reducer) {
   return "?";
 }
 
-}  // namespace gather::extract
+}  // namespace gather::common
