@@ -14,7 +14,9 @@ namespace gather::fetch {
 
 // All methods are thread-safe and never block on network work. Calls from one thread take effect
 // in the order they were made (an engine with several loops may start and complete the jobs of
-// one group in another order).
+// one group in another order). No method calls a sink on the caller's thread, so a caller may
+// hold the lock its sink takes while it submits or cancels (the reactors do: a cancel then
+// cannot overtake a submit).
 class FetchEngine {
  public:
   virtual ~FetchEngine() = default;

@@ -130,20 +130,18 @@ void BatchLookupReactor::HandleSpec() {
         GroupOptionsFor(plan_->policy, JobDeadline(rpc_deadline_, start_));
     fetch::FetchEngine* const engine = state_->engine;
     fetch::GroupId group = engine->OpenGroup(this, options);
-    bool cancelled;
     {
       std::lock_guard<std::mutex> lock(mu_);
       request_.Clear();
       group_ = group;
       group_open_ = true;
-      cancelled = cancelled_ || draining_;
+      // No job yet; a cancel that came first ends the jobs the first keys will start (HandleKeys).
       // Enough keys to keep every transfer busy and the next result batch full, plus one key
       // message of headroom (a message is taken whole).
       window_ = std::max<uint64_t>(4 * static_cast<uint64_t>(plan_->policy.concurrency), 2048);
       reading_ = false;
       action = NextLocked();
     }
-    if (cancelled) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
   Act(this, action);
 }
@@ -164,17 +162,14 @@ void BatchLookupReactor::HandleKeys() {
     fetch::FetchEngine* const engine = state_->engine;
     const fetch::GroupId group = group_;
     Action action;
-    bool cancel = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
       request_.Clear();
       reading_ = false;
       FailLocked(ToGrpcStatus(invalid));
-      cancel = group_open_;
+      if (group_open_) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
       action = NextLocked();
     }
-    // Jobs may now complete and the call end on other threads: only locals below.
-    if (cancel) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
     Act(this, action);
     return;
   }
@@ -201,7 +196,6 @@ void BatchLookupReactor::HandleKeys() {
   }
 
   Action action;
-  bool cancelled;
   {
     std::lock_guard<std::mutex> lock(mu_);
     outstanding_ += static_cast<uint64_t>(count);
@@ -234,21 +228,19 @@ void BatchLookupReactor::HandleKeys() {
         row->set_error(std::move(why));
       }
     }
-    cancelled = cancelled_ || draining_;
+    // Submitted under mu_, like every CancelGroup of this call: a cancel either came first (and is
+    // repeated here for these jobs) or comes after them. Completions wait for mu_.
+    if (!batch.empty()) {
+      state_->engine->SubmitBatch(group_, std::move(batch));
+      if (cancelled_ || draining_ || write_failed_ || failure_) {
+        state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+      }
+    }
     // Done with the read buffer. Once reading_ is false any thread (a completion, a write, the
     // alarm) may start the next read into request_, so it is cleared before that, under mu_.
     request_.Clear();
     reading_ = false;
     action = NextLocked();
-  }
-  if (!batch.empty()) {
-    // Once submitted, the jobs may complete and the call end on other threads before
-    // SubmitBatch returns: only locals after it.
-    fetch::FetchEngine* const engine = state_->engine;
-    const fetch::GroupId group = group_;
-    engine->SubmitBatch(group, std::move(batch));
-    // A cancel that raced with this message must also reach the jobs just submitted.
-    if (cancelled) engine->CancelGroup(group, fetch::FetchOutcome::kCancelled);
   }
   Act(this, action);
 }
@@ -469,16 +461,12 @@ bool BatchLookupReactor::WriteOverLocked(bool ok) {
 }
 
 void BatchLookupReactor::OnCancel() {
-  fetch::GroupId group;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled_ = true;
-    if (!group_open_) return;
-    group = group_;
-  }
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  if (!group_open_) return;
   bool past_deadline = absl::Now() >= rpc_deadline_;
-  state_->engine->CancelGroup(group, past_deadline ? fetch::FetchOutcome::kTimeout
-                                                   : fetch::FetchOutcome::kCancelled);
+  state_->engine->CancelGroup(group_, past_deadline ? fetch::FetchOutcome::kTimeout
+                                                    : fetch::FetchOutcome::kCancelled);
 }
 
 void BatchLookupReactor::Drain() {

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "common/status_names.h"
 #include "service/extract/score.h"
 #include "service/observe/log.h"
 #include "service/rpc/call_auth.h"
@@ -80,6 +81,9 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
   group_open_ = true;
   state_->Register(this);
   registered_ = true;
+  // Submitted under mu_, like every CancelGroup of this call (OnCancel, Drain): a cancel either
+  // came first (and is repeated here for these jobs) or comes after them.
+  std::lock_guard<std::mutex> lock(mu_);
   if (plan_->discovery) {
     fetch::FetchRequest index;
     index.url = plan_->index_url;
@@ -88,6 +92,9 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
     state_->engine->Submit(group_, kIndexTag, std::move(index));
   } else {
     state_->engine->SubmitBatch(group_, std::move(batch));
+  }
+  if (cancelled_ || draining_.load()) {
+    state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
   }
 }
 
@@ -123,7 +130,7 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
     failure = grpc::Status(
         status == v1::JOB_STATUS_TIMEOUT ? grpc::StatusCode::DEADLINE_EXCEEDED
                                          : grpc::StatusCode::UNAVAILABLE,
-        absl::StrCat("discovery.index_url: fetching the index failed: ", JobStatusName(status),
+        absl::StrCat("discovery.index_url: fetching the index failed: ", common::JobStatusName(status),
                      " (", error, ")"));
   } else {
     simdjson::ondemand::document doc;
@@ -250,11 +257,14 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
     Action next = NextLocked();
     if (next.write) action.write = next.write;
     action.finish = next.finish;
-  }
-  if (hold) {
-    state_->engine->SubmitBatch(group_, std::move(batch));
-    // A drain that raced with the index must also reach the jobs just submitted.
-    if (draining_.load()) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+    // Under mu_, like every CancelGroup of this call: a cancel or drain that came first also
+    // reaches the jobs just submitted.
+    if (hold) {
+      state_->engine->SubmitBatch(group_, std::move(batch));
+      if (cancelled_ || draining_.load()) {
+        state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+      }
+    }
   }
   Act(this, action);
   if (hold) {
@@ -423,6 +433,8 @@ FetchAndRankReactor::Action FetchAndRankReactor::WriteOverLocked(bool ok, bool* 
 }
 
 void FetchAndRankReactor::OnCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
   if (!group_open_) return;
   bool past_deadline = absl::Now() >= rpc_deadline_;
   state_->engine->CancelGroup(group_, past_deadline ? fetch::FetchOutcome::kTimeout
@@ -430,8 +442,9 @@ void FetchAndRankReactor::OnCancel() {
 }
 
 void FetchAndRankReactor::Drain() {
+  std::lock_guard<std::mutex> lock(mu_);
   draining_.store(true);
-  state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
+  if (group_open_) state_->engine->CancelGroup(group_, fetch::FetchOutcome::kCancelled);
 }
 
 void FetchAndRankReactor::FinishRpc(const grpc::Status& status) {

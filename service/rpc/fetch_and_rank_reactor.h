@@ -82,10 +82,11 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   fetch::GroupId group_ = 0;
   bool group_open_ = false;
   bool registered_ = false;            // in the ServiceState's registry (Drain reaches it)
-  std::atomic<bool> draining_{false};  // Drain ran
+  std::atomic<bool> draining_{false};  // Drain ran (written under mu_)
   uint64_t reserved_jobs_ = 0;  // room taken in the server's job queue, given back in OnDone
 
   std::mutex mu_;
+  bool cancelled_ = false;             // OnCancel ran
   std::vector<RankJob> jobs_;          // by tag; written before their submit
   uint64_t pending_ = 0;               // jobs (and the index fetch) not yet completed
   std::vector<extract::Scored> scored_;
