@@ -1,63 +1,14 @@
 // `gather lookup`: streams keys to gatherd's BatchLookup and writes one row per key (JSONL or
-// CSV), with resume, a progress line and exit codes (docs/API.md).
+// CSV), with resume, a progress line and exit codes (docs/API.md). The parts: the flags
+// (client/lookup/options.h), the spec and outputs (spec.h), the rows (row_sink.h), the streams
+// (sharded_run.h) over gRPC (grpc_transport.h).
 #ifndef GATHER_CLIENT_COMMANDS_LOOKUP_H_
 #define GATHER_CLIENT_COMMANDS_LOOKUP_H_
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
-#include "client/commands/common.h"
-#include "absl/status/statusor.h"
-#include "client/lookup/row_format.h"
-#include "gather/v1/gather.pb.h"
+#include "client/lookup/options.h"
+#include "client/lookup/spec.h"
 
 namespace gather::client {
-
-struct LookupOptions {
-  ConnectionOptions connection;
-  std::string url_template;
-  std::string keys = "-";
-  std::string key_column;            // empty: one key per line
-  std::vector<std::string> fields;   // "NAME=/pointer"
-  std::vector<std::string> required; // "/pointer"
-  std::vector<std::string> headers;  // "Name: value"
-  std::string credential;            // a credential profile held by gatherd
-  std::string method;
-  uint32_t concurrency = 0;
-  double timeout_seconds = 0;
-  double deadline_seconds = 0;
-  uint64_t max_body_bytes = 0;
-  std::string rate;           // requests per second to the host, "auto", or "" (none of its own)
-  uint32_t burst = 0;
-  uint32_t max_attempts = 0;  // 0: the server's default (3)
-  bool no_coalesce = false;   // fetch identical keys separately
-  std::string hedge;          // "", "auto", or milliseconds
-  std::string format;  // "jsonl", "csv", or "" (csv when --out ends in .csv)
-  std::string out = "-";
-  std::string errors;  // "" : see ResolveOutputs
-  bool resume = false;
-  bool progress = false;
-  bool quiet = false;
-  uint32_t keys_per_message = 1000;
-  uint32_t shards = 0;    // 0: one per server address
-  uint32_t retries = 8;   // reconnects in a row without a new row before giving up
-};
-
-// Builds the spec from the flags; INVALID_ARGUMENT names the flag. `field_names` gets the column
-// names in order.
-absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
-                                               std::vector<std::string>* field_names);
-
-// Where rows go. JSONL: every row to `out` unless --errors is given. CSV: OK rows to `out`, the
-// others to --errors, by default next to `out` ("res.csv" -> "res.errors.csv"); with CSV on
-// stdout and no --errors, failures are reported on stderr.
-struct OutputPlan {
-  OutputFormat format = OutputFormat::kJsonl;
-  std::string out;
-  std::string errors;           // "" : non-OK rows go to `out` (JSONL) or stderr (CSV)
-};
-absl::StatusOr<OutputPlan> ResolveOutputs(const LookupOptions& options);
 
 int RunLookup(const LookupOptions& options);
 

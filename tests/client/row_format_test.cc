@@ -1,6 +1,5 @@
 #include "client/lookup/row_format.h"
 
-#include "client/commands/lookup.h"
 #include "client/output/progress.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -63,54 +62,6 @@ TEST(RowFormatTest, CsvRowsAndErrorRows) {
   out.clear();
   AppendCsvErrorRow(row, out);
   EXPECT_EQ(out, "7,\"a,b\",TIMEOUT,0,0,timed out after 10s\n");
-}
-
-TEST(LookupOptionsTest, SpecErrorsNameTheFlag) {
-  std::vector<std::string> names;
-  LookupOptions options;
-  options.url_template = "http://api.example/items";
-  auto no_key = BuildLookupSpec(options, &names);
-  EXPECT_EQ(no_key.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(no_key.status().message().find("--template"), std::string::npos);
-
-  options.url_template = "http://{key}.example/items";
-  EXPECT_FALSE(BuildLookupSpec(options, &names).ok());
-
-  options.url_template = "http://api.example/items/{key}";
-  options.fields = {"city=location/city"};
-  auto bad_pointer = BuildLookupSpec(options, &names);
-  EXPECT_NE(bad_pointer.status().message().find("--field city"), std::string::npos);
-
-  names.clear();
-  options.fields = {"city=/location/city", "label=/label"};
-  options.headers = {"Authorization: Bearer secret-token"};
-  auto spec = BuildLookupSpec(options, &names);
-  ASSERT_TRUE(spec.ok()) << spec.status();
-  EXPECT_EQ(names, (std::vector<std::string>{"city", "label"}));
-  EXPECT_EQ(spec->fields(1).pointer(), "/label");
-
-  names.clear();
-  options.headers = {"no colon secret-token"};
-  auto bad_header = BuildLookupSpec(options, &names);
-  EXPECT_FALSE(bad_header.ok());
-  EXPECT_EQ(bad_header.status().message().find("secret-token"), std::string::npos);
-}
-
-TEST(LookupOptionsTest, OutputsFollowTheFormat) {
-  LookupOptions options;
-  options.out = "res.csv";
-  auto csv = ResolveOutputs(options);
-  ASSERT_TRUE(csv.ok());
-  EXPECT_EQ(csv->format, OutputFormat::kCsv);
-  EXPECT_EQ(csv->errors, "res.errors.csv");
-  options.out = "res.jsonl";
-  auto jsonl = ResolveOutputs(options);
-  ASSERT_TRUE(jsonl.ok());
-  EXPECT_EQ(jsonl->format, OutputFormat::kJsonl);
-  EXPECT_EQ(jsonl->errors, "");
-  options.out = "-";
-  options.resume = true;
-  EXPECT_FALSE(ResolveOutputs(options).ok());
 }
 
 TEST(ProgressTest, Format) {
