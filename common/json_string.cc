@@ -45,8 +45,7 @@ void AppendUtf8(uint32_t code, std::string& out) {
 
 }  // namespace
 
-void AppendJsonString(absl::string_view text, std::string& out) {
-  out.push_back('"');
+void AppendJsonEscaped(absl::string_view text, std::string& out) {
   size_t run = 0;  // start of the current run of bytes that need no escape
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
@@ -68,6 +67,11 @@ void AppendJsonString(absl::string_view text, std::string& out) {
     }
   }
   out.append(text.data() + run, text.size() - run);
+}
+
+void AppendJsonString(absl::string_view text, std::string& out) {
+  out.push_back('"');
+  AppendJsonEscaped(text, out);
   out.push_back('"');
 }
 

@@ -12,6 +12,8 @@ namespace gather::common {
 // Appends `text` as a JSON string literal (with quotes). Control characters, '"' and '\' are
 // escaped; other bytes (UTF-8) pass through.
 void AppendJsonString(absl::string_view text, std::string& out);
+// The same without the quotes: `text` as it is written inside a JSON string literal.
+void AppendJsonEscaped(absl::string_view text, std::string& out);
 
 // Decodes a JSON string literal (with its quotes) into `out` (UTF-8). False if `json` is not a
 // valid string literal.
