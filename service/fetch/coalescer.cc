@@ -8,10 +8,11 @@
 namespace gather::fetch {
 
 std::string Coalescer::KeyOf(const FetchRequest& request) {
-  return absl::StrCat(request.head ? "HEAD " : "GET ", request.max_body_bytes, " ",
+  return absl::StrCat(MethodName(request.method), " ", request.max_body_bytes, " ",
                       absl::ToInt64Microseconds(request.timeout), " ", request.max_attempts,
                       request.no_redirects ? " N " : " ", request.url, "\n",
-                      request.headers ? request.headers->signature() : "");
+                      request.headers ? request.headers->signature() : "", "\n",
+                      request.body.size(), "\n", request.body);
 }
 
 Coalescer::Joined Coalescer::Join(std::unique_ptr<Job> job, absl::Time now) {

@@ -24,8 +24,9 @@ constexpr long kMaxHeaderBytes = 64 * 1024;
 constexpr int kMaxHeaderLines = 500;  // per response
 constexpr char kUserAgent[] = "gather/0.1";
 
-bool Hedges(const GroupOptions& options) {
-  return options.hedge_auto || options.hedge_after.has_value();
+// Whether a job's transfers are hedged: the group asks for it and the request may be repeated.
+bool Hedges(const GroupOptions& options, const FetchRequest& request) {
+  return (options.hedge_auto || options.hedge_after.has_value()) && IsIdempotent(request);
 }
 
 }  // namespace
@@ -152,7 +153,7 @@ void CurlLoop::Submit(Command& command, absl::Time now) {
     Complete(std::move(job), result);
     return;
   }
-  if (job->request.coalesce) {
+  if (job->request.coalesce && IsIdempotent(job->request)) {
     Coalescer::Joined joined = coalescer_.Join(std::move(job), now);
     if (joined.answered) {
       FetchResult& result = joined.answer;
@@ -279,11 +280,13 @@ void CurlLoop::StartJob(std::unique_ptr<Job> job, absl::Time now) {
     Complete(std::move(running->job), result);
     return;
   }
-  if (raw->attempts == 0 && Hedges(options)) hedger_.OnFirstAttempt(raw->request.host, now);
+  if (raw->attempts == 0 && Hedges(options, raw->request)) {
+    hedger_.OnFirstAttempt(raw->request.host, now);
+  }
   ++raw->attempts;
   stats_->started.fetch_add(1, std::memory_order_relaxed);
   running->transfers.push_back(std::move(transfer));
-  if (Hedges(options)) hedger_.Arm(raw, options, now);
+  if (Hedges(options, raw->request)) hedger_.Arm(raw, options, now);
   running_[raw] = std::move(running);
 }
 
@@ -331,7 +334,32 @@ bool CurlLoop::Launch(Transfer& transfer, absl::Time now) {
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_buffer);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_body_bytes));
-  curl_easy_setopt(easy, CURLOPT_NOBODY, request.head ? 1L : 0L);
+  // HTTPGET resets the method (handles are reused); a 301, 302 or 303 turned a POST into a GET.
+  Method method = transfer.as_get ? Method::kGet : request.method;
+  curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, nullptr);
+  switch (method) {
+    case Method::kGet:
+      break;
+    case Method::kHead:
+      curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+      break;
+    case Method::kDelete:
+      curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "DELETE");
+      if (request.body.empty()) break;
+      [[fallthrough]];
+    case Method::kPost:
+    case Method::kPut:
+    case Method::kPatch:
+      // The body stays in the job's request, which outlives the transfer.
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(request.body.size()));
+      curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.data());
+      if (method != Method::kPost) {
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, MethodName(method).data());
+      }
+      break;
+  }
   bool tls = absl::StartsWithIgnoreCase(transfer.url, "https:");
   curl_easy_setopt(easy, CURLOPT_PIPEWAIT, tls ? 1L : 0L);  // prefer multiplexing on HTTP/2
   curl_slist* headers = nullptr;
@@ -375,6 +403,12 @@ bool CurlLoop::FollowRedirect(Transfer& transfer, absl::Time now) {
   }
   if (!hop->same_origin && !request.redirect_keeps_headers && transfer.headers) {
     transfer.headers = transfer.headers->RedirectSafe();
+  }
+  // As browsers and curl do: after a 303, and a 301 or 302 answering a POST, the next hop is a
+  // GET without the body; 307 and 308 repeat the method and body.
+  if (http == 303 ? request.method != Method::kHead
+                  : (http == 301 || http == 302) && request.method == Method::kPost) {
+    transfer.as_get = true;
   }
   transfer.url = std::move(hop->url);
   ++transfer.hops;
@@ -425,7 +459,7 @@ void CurlLoop::OnTransferDone(Transfer* transfer, CURLcode code) {
   result.queue_wait = job.waited;
   result.latency = now - running.started;
   result.attempts = job.attempts;
-  if (result.outcome == FetchOutcome::kResponse && Hedges(job.group->options)) {
+  if (result.outcome == FetchOutcome::kResponse && Hedges(job.group->options, job.request)) {
     hedger_.RecordLatency(job.request.host, now - transfer->started);
   }
   bool throttled = result.outcome == FetchOutcome::kResponse &&

@@ -115,6 +115,7 @@ class CurlLoop {
     std::string redirect_error;
     std::string retry_after;  // the last response's Retry-After
     int header_lines = 0;
+    bool as_get = false;  // a redirect turned the request into a GET (FollowRedirect)
     char error_buffer[CURL_ERROR_SIZE] = {};
   };
   // A job in flight and its transfers; owned by running_.

@@ -39,6 +39,9 @@ void ClassifyCurlResult(CURLcode code, const TransferFindings& findings, FetchRe
       result->outcome = FetchOutcome::kDnsError;
       break;
     case CURLE_COULDNT_CONNECT:
+      result->outcome = FetchOutcome::kConnectError;
+      result->not_sent = true;
+      break;
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:

@@ -31,6 +31,23 @@ std::shared_ptr<const HeaderSet> HeaderSet::RedirectSafe() const {
 
 HeaderSet::~HeaderSet() { curl_slist_free_all(static_cast<curl_slist*>(native_)); }
 
+absl::string_view MethodName(Method method) {
+  switch (method) {
+    case Method::kGet: return "GET";
+    case Method::kHead: return "HEAD";
+    case Method::kPost: return "POST";
+    case Method::kPut: return "PUT";
+    case Method::kPatch: return "PATCH";
+    case Method::kDelete: return "DELETE";
+  }
+  return "GET";
+}
+
+bool IsIdempotent(const FetchRequest& request) {
+  return request.idempotent ||
+         (request.method != Method::kPost && request.method != Method::kPatch);
+}
+
 absl::string_view FetchOutcomeName(FetchOutcome outcome) {
   switch (outcome) {
     case FetchOutcome::kResponse: return "RESPONSE";

@@ -37,6 +37,10 @@ class HeaderSet {
   std::string signature_;
 };
 
+enum class Method { kGet, kHead, kPost, kPut, kPatch, kDelete };
+
+absl::string_view MethodName(Method method);  // "GET", "HEAD", ...
+
 struct FetchRequest {
   std::string url;
   // Lower-case host of `url`; filled by the engine when empty. Per-host caps count by it.
@@ -45,13 +49,21 @@ struct FetchRequest {
   // Counted from the start of the transfer; also bounded by the group's deadline.
   absl::Duration timeout = absl::Seconds(10);
   uint64_t max_body_bytes = 8u << 20;
-  bool head = false;  // HEAD instead of GET
+  Method method = Method::kGet;
+  // Sent with POST, PUT, PATCH and DELETE when not empty (its Content-Type is in `headers`).
+  std::string body;
+  // The caller says repeating this request is harmless although its method is POST or PATCH.
+  // GET, HEAD, PUT and DELETE are idempotent anyway (RFC 9110 9.2.2).
+  bool idempotent = false;
   // Transfers allowed for this job (1 = no retries). Connection failures and HTTP 429, 502, 503
   // and 504 are retried with backoff, Retry-After as the minimum wait, within the group's
-  // deadline and the host's retry budget.
+  // deadline and the host's retry budget. A request that is not idempotent (IsIdempotent) is
+  // retried only where it was certainly not processed: the connection was refused before
+  // anything was sent, 429, or 503 with Retry-After.
   int max_attempts = 1;
-  // Identical requests (method, URL, headers, body cap) with this set may share one fetch: while
-  // one is queued or in flight, and for the engine's coalescing window after it answered.
+  // Identical requests (method, URL, headers, body, body cap) with this set may share one fetch:
+  // while one is queued or in flight, and for the engine's coalescing window after it answered.
+  // Only idempotent requests are shared.
   bool coalesce = false;
   // Never follow redirects for this job, whatever the engine's setting (a 3xx ends it with
   // kRedirectError): set when its headers hold secrets meant for one host only.
@@ -60,6 +72,10 @@ struct FetchRequest {
   // headers redirect.h lists as safe (none that can hold a credential).
   bool redirect_keeps_headers = false;
 };
+
+// GET, HEAD, PUT and DELETE, or any method the request says is idempotent: such a request may be
+// retried after any retryable failure, hedged and shared.
+bool IsIdempotent(const FetchRequest& request);
 
 // How a transfer ended, before any content is looked at.
 enum class FetchOutcome {
@@ -93,6 +109,8 @@ struct FetchResult {
   uint32_t attempts = 0;                          // transfers made
   // The answer of an identical request this job shared (no transfer of its own: attempts 0).
   bool shared = false;
+  // The last transfer failed to connect: no byte of the request went out.
+  bool not_sent = false;
 };
 
 // Receives the completion of every job submitted to a group, on one of the engine's loop threads

@@ -158,6 +158,18 @@ Scheduler::RetryDecision Scheduler::DecideRetry(const Job& job, const FetchResul
   bool retryable = result.outcome == FetchOutcome::kConnectError ||
                    (result.outcome == FetchOutcome::kResponse &&
                     policy::IsRetryableHttpStatus(result.http_status));
+  if (retryable && !IsIdempotent(job.request)) {
+    // Repeat a POST or PATCH only where the server certainly did not act on it.
+    retryable = (result.outcome == FetchOutcome::kConnectError && result.not_sent) ||
+                (result.outcome == FetchOutcome::kResponse &&
+                 (result.http_status == 429 ||
+                  (result.http_status == 503 && !retry_after.empty())));
+    if (!retryable && job.attempts < static_cast<uint32_t>(job.request.max_attempts)) {
+      decision.note = absl::StrCat("not retried: a ", MethodName(job.request.method),
+                                   " may have been processed (say it is idempotent to retry it)");
+      return decision;
+    }
+  }
   if (!retryable || job.attempts >= static_cast<uint32_t>(job.request.max_attempts)) {
     return decision;
   }

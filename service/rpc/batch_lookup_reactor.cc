@@ -190,7 +190,7 @@ void BatchLookupReactor::HandleKeys() {
     fetch_request.url = url;
     fetch_request.host = plan_->host;
     fetch_request.headers = plan_->headers;
-    fetch_request.head = plan_->head;
+    fetch_request.method = plan_->head ? fetch::Method::kHead : fetch::Method::kGet;
     ApplyPolicy(plan_->policy, fetch_request);
     batch.emplace_back(static_cast<uint64_t>(i), std::move(fetch_request));
   }

@@ -120,6 +120,43 @@ TEST_F(SchedulerTest, AForgottenHedgeIsNotStarted) {
   EXPECT_EQ(next.hedge_of, nullptr);
 }
 
+TEST_F(SchedulerTest, APostIsRetriedOnlyWhereItWasCertainlyNotProcessed) {
+  GroupOptions options;
+  options.deadline = now_ + absl::Seconds(30);
+  GroupState& group = Open(1, options);
+  std::unique_ptr<Job> job = NewJob(group, 0, "api", 3);
+  job->attempts = 1;
+  job->request.method = Method::kPost;
+  FetchResult unavailable;
+  unavailable.outcome = FetchOutcome::kResponse;
+  unavailable.http_status = 503;
+  auto plain = scheduler_.DecideRetry(*job, unavailable, "", now_);
+  EXPECT_FALSE(plain.retry);
+  EXPECT_NE(plain.note.find("POST may have been processed"), std::string::npos) << plain.note;
+  EXPECT_TRUE(scheduler_.DecideRetry(*job, unavailable, "1", now_).retry);  // 503 + Retry-After
+  FetchResult too_many = unavailable;
+  too_many.http_status = 429;
+  EXPECT_TRUE(scheduler_.DecideRetry(*job, too_many, "", now_).retry);
+  FetchResult bad_gateway = unavailable;
+  bad_gateway.http_status = 502;
+  EXPECT_FALSE(scheduler_.DecideRetry(*job, bad_gateway, "", now_).retry);
+  FetchResult refused;
+  refused.outcome = FetchOutcome::kConnectError;
+  refused.not_sent = true;
+  EXPECT_TRUE(scheduler_.DecideRetry(*job, refused, "", now_).retry);
+  FetchResult reset = refused;
+  reset.not_sent = false;  // the connection broke after the request went out
+  EXPECT_FALSE(scheduler_.DecideRetry(*job, reset, "", now_).retry);
+  // Said to be idempotent, or a PUT or DELETE: retried like a GET.
+  job->request.idempotent = true;
+  EXPECT_TRUE(scheduler_.DecideRetry(*job, unavailable, "", now_).retry);
+  job->request.idempotent = false;
+  job->request.method = Method::kPut;
+  EXPECT_TRUE(scheduler_.DecideRetry(*job, bad_gateway, "", now_).retry);
+  job->request.method = Method::kDelete;
+  EXPECT_TRUE(scheduler_.DecideRetry(*job, reset, "", now_).retry);
+}
+
 TEST_F(SchedulerTest, RetriesWaitForBackoffAndRetryAfterWithinTheDeadline) {
   GroupOptions options;
   options.deadline = now_ + absl::Seconds(30);

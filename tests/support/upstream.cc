@@ -106,8 +106,12 @@ TestUpstream::TestUpstream(int threads) : server_(std::make_unique<httplib::Serv
 TestUpstream::~TestUpstream() { Stop(); }
 
 void TestUpstream::Get(const std::string& pattern, Handler handler) {
-  server_->Get(pattern, [this, handler = std::move(handler)](const httplib::Request& request,
-                                                             httplib::Response& response) {
+  Route("GET", pattern, std::move(handler));
+}
+
+void TestUpstream::Route(const std::string& method, const std::string& pattern, Handler handler) {
+  auto counted = [this, handler = std::move(handler)](const httplib::Request& request,
+                                                      httplib::Response& response) {
     ++requests_;
     int now = ++in_flight_;
     int seen = max_in_flight_.load();
@@ -122,7 +126,18 @@ void TestUpstream::Get(const std::string& pattern, Handler handler) {
       response.set_header("Content-Type", "application/json; charset=utf-8");
     }
     --in_flight_;
-  });
+  };
+  if (method == "GET") {
+    server_->Get(pattern, std::move(counted));  // HEAD too
+  } else if (method == "POST") {
+    server_->Post(pattern, std::move(counted));
+  } else if (method == "PUT") {
+    server_->Put(pattern, std::move(counted));
+  } else if (method == "PATCH") {
+    server_->Patch(pattern, std::move(counted));
+  } else if (method == "DELETE") {
+    server_->Delete(pattern, std::move(counted));
+  }
 }
 
 void TestUpstream::Start(const std::string& host, int port) {

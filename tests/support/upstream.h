@@ -33,6 +33,8 @@ class TestUpstream {
   // Routes must be added before Start(). Handlers run on the upstream's worker threads and are
   // wrapped so in_flight()/max_in_flight()/requests() count them.
   void Get(const std::string& pattern, Handler handler);
+  // The same for "GET", "POST", "PUT", "PATCH" or "DELETE".
+  void Route(const std::string& method, const std::string& pattern, Handler handler);
   // Binds to `host`:`port` (0 = any free port) and serves in a background thread.
   void Start(const std::string& host = "127.0.0.1", int port = 0);
   void Stop();
