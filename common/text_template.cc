@@ -51,11 +51,17 @@ TextTemplate TextTemplate::Parse(absl::string_view text) {
 }
 
 absl::Status TextTemplate::ExpandInto(const Row& row, Escape escape, std::string& out) const {
+  return ExpandInto([&row](absl::string_view name) { return row.Find(name); }, escape, out);
+}
+
+absl::Status TextTemplate::ExpandInto(
+    absl::FunctionRef<const std::string*(absl::string_view)> lookup, Escape escape,
+    std::string& out) const {
   out.clear();
   out.append(literals_[0]);
   for (size_t i = 0; i < slots_.size(); ++i) {
     const std::string& name = names_[slots_[i]];
-    const std::string* value = row.Find(name);
+    const std::string* value = lookup(name);
     if (value == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("the row has no column \"", name, "\""));
     }
@@ -71,6 +77,9 @@ absl::Status TextTemplate::ExpandInto(const Row& row, Escape escape, std::string
           return absl::InvalidArgumentError(
               absl::StrCat("column \"", name, "\" holds CR, LF or NUL, which a header cannot"));
         }
+        out.append(*value);
+        break;
+      case Escape::kRaw:
         out.append(*value);
         break;
     }

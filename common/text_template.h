@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -21,6 +22,7 @@ enum class Escape {
   kPercent,  // RFC 3986 unreserved bytes stay, every other byte is %XX (URLs, form bodies)
   kJson,     // as inside a JSON string literal
   kNone,     // as is; CR, LF and NUL are refused (header values)
+  kRaw,      // as is (bodies of other content types)
 };
 
 // One input row: column name -> value. A plain key is the row {"key": KEY}.
@@ -56,6 +58,9 @@ class TextTemplate {
   // Writes the template with `row`'s values into `out` (cleared first). INVALID_ARGUMENT naming
   // the column when the row lacks one, or (kNone) when a value holds CR, LF or NUL.
   absl::Status ExpandInto(const Row& row, Escape escape, std::string& out) const;
+  // The same with a column lookup (null: no such column), for rows not held as a Row.
+  absl::Status ExpandInto(absl::FunctionRef<const std::string*(absl::string_view)> lookup,
+                          Escape escape, std::string& out) const;
   // The same with `probe` for every placeholder, unescaped: the shape of any expansion (checks of
   // a template's syntax before any row).
   std::string ExpandWith(absl::string_view probe) const;

@@ -61,4 +61,27 @@ std::string UrlTemplate::Expand(absl::string_view key) const {
   return out;
 }
 
+absl::Status CheckUrlTemplate(absl::string_view text) {
+  TextTemplate tmpl = TextTemplate::Parse(text);
+  size_t scheme_end = text.find("://");
+  absl::string_view first_name = tmpl.names().empty() ? "" : tmpl.names().front();
+  if (!tmpl.names().empty() &&
+      (scheme_end == absl::string_view::npos || tmpl.prefix().size() < scheme_end + 3)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("{", first_name, "} may not appear in the scheme of the template"));
+  }
+  if (absl::StrContains(AuthorityOf(text), "{")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a placeholder may not appear in the host part of the template (", text, ")"));
+  }
+  if (scheme_end == absl::string_view::npos ||
+      !(absl::EqualsIgnoreCase(text.substr(0, scheme_end), "http") ||
+        absl::EqualsIgnoreCase(text.substr(0, scheme_end), "https"))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not an absolute http:// or https:// URL (", text, ")"));
+  }
+  if (HostOf(text).empty()) return absl::InvalidArgumentError("URL has no host");
+  return absl::OkStatus();
+}
+
 }  // namespace gather::common

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/text_template.h"
 
 namespace gather::common {
 
@@ -29,6 +30,11 @@ class UrlTemplate {
  private:
   std::vector<std::string> pieces_;  // pieces_.size() == placeholders + 1
 };
+
+// Checks a URL template with "{NAME}" placeholders (common/text_template.h): none in the scheme or
+// the host part, an http(s) scheme and a host. A template without placeholders is fine here (a
+// request may take its values in the body). INVALID_ARGUMENT says what is wrong.
+absl::Status CheckUrlTemplate(absl::string_view text);
 
 }  // namespace gather::common
 

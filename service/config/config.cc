@@ -33,7 +33,9 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
                              {"max_body_bytes", static_cast<double>(flags.max_body_bytes)},
                              {"max_jobs", static_cast<double>(flags.max_jobs)},
                              {"max_keys_per_message", static_cast<double>(flags.max_keys_per_message)},
-                             {"max_url_length", static_cast<double>(flags.max_url_length)}}) {
+                             {"max_url_length", static_cast<double>(flags.max_url_length)},
+                             {"max_request_body_bytes",
+                              static_cast<double>(flags.max_request_body_bytes)}}) {
     if (absl::Status status = Positive(name, value); !status.ok()) return status;
   }
   if (flags.max_attempts < 1 || flags.max_attempts > 100) {
@@ -136,6 +138,7 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   config.limits.max_jobs = flags.max_jobs;
   config.limits.max_keys_per_message = flags.max_keys_per_message;
   config.limits.max_url_length = flags.max_url_length;
+  config.limits.max_request_body_bytes = flags.max_request_body_bytes;
   return config;
 }
 

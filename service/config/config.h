@@ -24,6 +24,7 @@ struct Limits {
   uint64_t max_body_bytes = kDefaultMaxBodyBytes;
   uint64_t max_jobs = kDefaultMaxJobs;  // jobs of one FetchAndRank (explicit or discovered)
   size_t max_url_length = kDefaultMaxUrlLength;
+  size_t max_request_body_bytes = kDefaultMaxRequestBodyBytes;  // a request body once expanded
   size_t max_headers = 64;             // headers per request
   size_t max_header_bytes = 16 * 1024; // name + value of one header
   uint64_t max_keys_per_message = kDefaultMaxKeysPerMessage;  // keys in one BatchLookup message
@@ -55,6 +56,7 @@ struct Flags {
   uint64_t max_jobs = kDefaultMaxJobs;
   uint64_t max_keys_per_message = kDefaultMaxKeysPerMessage;
   uint64_t max_url_length = kDefaultMaxUrlLength;
+  uint64_t max_request_body_bytes = kDefaultMaxRequestBodyBytes;
   std::string ca_file;
   std::string tls_cert;        // PEM certificate chain of the gRPC port; "" : plaintext
   std::string tls_key;         // its private key

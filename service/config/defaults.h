@@ -21,6 +21,7 @@ inline constexpr uint64_t kDefaultMaxBodyBytes = 64u << 20; // bound of a reques
 inline constexpr uint64_t kDefaultMaxJobs = 1'000'000;      // jobs of one FetchAndRank
 inline constexpr uint64_t kDefaultMaxKeysPerMessage = 10'000;
 inline constexpr uint64_t kDefaultMaxUrlLength = 8192;
+inline constexpr uint64_t kDefaultMaxRequestBodyBytes = 1u << 20;  // an expanded request body
 inline constexpr int kDefaultAttempts = 3;                  // transfers per job, retries included
 inline constexpr int kDefaultMaxAttempts = 10;              // bound of policy.max_attempts
 inline constexpr double kDefaultRetryBudgetRatio = 0.2;     // retries per first attempt, per host

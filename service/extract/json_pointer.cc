@@ -2,6 +2,12 @@
 
 namespace gather::extract {
 
+bool IsValidJson(absl::string_view text) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(text.data(), text.size());
+  return parser.parse(padded).error() == simdjson::SUCCESS;
+}
+
 simdjson::padded_string_view PadForParse(std::string& body) {
   size_t needed = body.size() + simdjson::SIMDJSON_PADDING;
   if (body.capacity() < needed) body.reserve(needed);

@@ -27,6 +27,9 @@ enum class LookupStatus {
 // contents, and returns a padded view of it. Cheap when the capacity is already there.
 simdjson::padded_string_view PadForParse(std::string& body);
 
+// Whether `text` is one valid JSON document (RFC 8259), parsed whole.
+bool IsValidJson(absl::string_view text);
+
 // Maps a simdjson error met during a lookup to a LookupStatus.
 LookupStatus ClassifyLookupError(simdjson::error_code error);
 

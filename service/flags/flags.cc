@@ -65,6 +65,7 @@ config::Flags ReadConfigFlags() {
   flags.max_jobs = absl::GetFlag(FLAGS_max_jobs);
   flags.max_keys_per_message = absl::GetFlag(FLAGS_max_keys_per_message);
   flags.max_url_length = absl::GetFlag(FLAGS_max_url_length);
+  flags.max_request_body_bytes = absl::GetFlag(FLAGS_max_request_body_bytes);
   flags.ca_file = absl::GetFlag(FLAGS_ca_file);
   flags.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   flags.tls_key = absl::GetFlag(FLAGS_tls_key);

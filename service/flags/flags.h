@@ -39,6 +39,7 @@ ABSL_DECLARE_FLAG(uint64_t, max_body_bytes);
 ABSL_DECLARE_FLAG(uint64_t, max_jobs);
 ABSL_DECLARE_FLAG(uint64_t, max_keys_per_message);
 ABSL_DECLARE_FLAG(uint64_t, max_url_length);
+ABSL_DECLARE_FLAG(uint64_t, max_request_body_bytes);
 ABSL_DECLARE_FLAG(std::string, host_rate);
 ABSL_DECLARE_FLAG(int, default_attempts);
 ABSL_DECLARE_FLAG(int, max_attempts);

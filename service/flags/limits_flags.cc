@@ -20,6 +20,9 @@ ABSL_FLAG(uint64_t, max_body_bytes, gather::config::kDefaultMaxBodyBytes, "upper
 ABSL_FLAG(uint64_t, max_jobs, gather::config::kDefaultMaxJobs, "jobs of one FetchAndRank (explicit or discovered)");
 ABSL_FLAG(uint64_t, max_keys_per_message, gather::config::kDefaultMaxKeysPerMessage, "keys in one BatchLookup request message");
 ABSL_FLAG(uint64_t, max_url_length, gather::config::kDefaultMaxUrlLength, "longest URL fetched; longer keys end with INVALID_KEY");
+ABSL_FLAG(uint64_t, max_request_body_bytes, gather::config::kDefaultMaxRequestBodyBytes,
+          "longest request body sent (a BatchLookup spec.body once a key's values are in it); "
+          "longer ones end the key with INVALID_KEY");
 ABSL_FLAG(std::string, host_rate, "",
           "server-wide request rates per host: PATTERN=RATE[:BURST],... where PATTERN is a host, "
           "*.suffix or * (e.g. api.example.com=100:10,*=500); requests' own rates can only be lower");

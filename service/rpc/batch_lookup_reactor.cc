@@ -180,19 +180,14 @@ void BatchLookupReactor::HandleKeys() {
   std::vector<std::pair<uint64_t, fetch::FetchRequest>> batch;
   batch.reserve(static_cast<size_t>(count));
   std::vector<std::pair<int, std::string>> invalid_keys;  // (index in the message, why)
-  std::string url;
   for (int i = 0; i < count; ++i) {
-    if (auto why = ExpandKey(*plan_, (*keys)[i].key(), state_->limits, url); why) {
-      invalid_keys.emplace_back(i, *std::move(why));
+    absl::StatusOr<fetch::FetchRequest> fetch_request =
+        RequestForKey(*plan_, (*keys)[i], state_->limits);
+    if (!fetch_request.ok()) {
+      invalid_keys.emplace_back(i, std::string(fetch_request.status().message()));
       continue;
     }
-    fetch::FetchRequest fetch_request;
-    fetch_request.url = url;
-    fetch_request.host = plan_->host;
-    fetch_request.headers = plan_->headers;
-    fetch_request.method = plan_->head ? fetch::Method::kHead : fetch::Method::kGet;
-    ApplyPolicy(plan_->policy, fetch_request);
-    batch.emplace_back(static_cast<uint64_t>(i), std::move(fetch_request));
+    batch.emplace_back(static_cast<uint64_t>(i), *std::move(fetch_request));
   }
 
   Action action;

@@ -18,21 +18,36 @@
 #include "service/config/config.h"
 #include "service/extract/fields.h"
 #include "service/extract/json_pointer.h"
-#include "common/url_template.h"
+#include "common/text_template.h"
 #include "service/fetch/fetch_types.h"
 #include "service/rpc/request_common.h"
 
 namespace gather::rpc {
 
+// A header whose value holds placeholders, filled per key.
+struct HeaderTemplate {
+  std::string name;
+  common::TextTemplate value;
+};
+
 struct LookupPlan {
-  std::optional<common::UrlTemplate> url_template;  // always set in a built plan
-  std::string host;                                  // the template's host (keys cannot change it)
-  bool head = false;                                 // HEAD instead of GET
-  std::shared_ptr<const fetch::HeaderSet> headers;   // may be null
+  common::TextTemplate url;  // no placeholder in the scheme or host
+  std::string host;          // the template's host (keys cannot change it)
+  fetch::Method method = fetch::Method::kGet;
+  // The body template (POST, PUT, PATCH, DELETE), how values go into it, and whether the result
+  // must be JSON.
+  std::optional<common::TextTemplate> body;
+  common::Escape body_escape = common::Escape::kRaw;
+  bool body_is_json = false;
+  // The headers: all of them when none has placeholders; else the fixed ones, and the templates.
+  std::shared_ptr<const fetch::HeaderSet> headers;  // may be null
+  std::vector<std::pair<std::string, std::string>> fixed_headers;
+  std::vector<HeaderTemplate> header_templates;
   std::vector<extract::FieldSpec> fields;
   std::vector<extract::JsonPointer> required;
   ResolvedPolicy policy;
 
+  bool head() const { return method == fetch::Method::kHead; }
   // True when a 2xx body must be parsed (there are fields or required pointers).
   bool parses_body() const { return !fields.empty() || !required.empty(); }
 };
@@ -47,10 +62,13 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
 absl::Status ValidateKeyBatch(const v1::KeyBatch& batch, uint64_t index,
                               const config::Limits& limits);
 
-// Expands `key` into `url` (reused buffer). Returns why the key cannot form a URL (empty, URL
-// too long), or nullopt when `url` is good to fetch.
-std::optional<std::string> ExpandKey(const LookupPlan& plan, absl::string_view key,
-                                     const config::Limits& limits, std::string& url);
+// The request for one key: its row (Key.columns, or {"key": Key.key}) filled into the URL, body
+// and header templates, with the plan's method and policy. INVALID_ARGUMENT says why the key
+// cannot be sent (the key then ends INVALID_KEY): an empty plain key, a column the spec uses and
+// the row lacks, a URL or body over the limits, a body that is not JSON, a header value with a
+// line break.
+absl::StatusOr<fetch::FetchRequest> RequestForKey(const LookupPlan& plan, const v1::Key& key,
+                                                  const config::Limits& limits);
 
 }  // namespace gather::rpc
 

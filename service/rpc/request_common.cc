@@ -100,6 +100,7 @@ absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
   if (policy.hedge_after_ms() > 0) resolved.hedge_after = absl::Milliseconds(policy.hedge_after_ms());
   resolved.hedge_auto = policy.hedge_auto();
   resolved.redirect_keeps_headers = policy.redirect_keeps_headers();
+  resolved.idempotent = policy.idempotent();
   resolved.max_attempts = policy.max_attempts() == 0 ? limits.default_attempts
                                                      : static_cast<int>(policy.max_attempts());
   return resolved;
@@ -124,6 +125,7 @@ void ApplyPolicy(const ResolvedPolicy& policy, fetch::FetchRequest& request) {
   request.coalesce = policy.coalesce;
   request.no_redirects = policy.no_redirects;
   request.redirect_keeps_headers = policy.redirect_keeps_headers;
+  request.idempotent = policy.idempotent;
 }
 
 absl::StatusOr<std::shared_ptr<const auth::CredentialProfile>> ResolveCredential(

@@ -49,6 +49,7 @@ struct ResolvedPolicy {
   // the secrets cannot reach another host.
   bool no_redirects = false;
   bool redirect_keeps_headers = false;  // Policy.redirect_keeps_headers
+  bool idempotent = false;              // Policy.idempotent
 };
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,
                                              absl::string_view field,

@@ -29,7 +29,7 @@ TEST(LookupRequestTest, BuildsAPlanWithDefaults) {
   auto plan = BuildLookupPlan(GoodSpec(), config::Limits());
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->host, "api.example");
-  EXPECT_FALSE(plan->head);
+  EXPECT_FALSE(plan->head());
   ASSERT_EQ(plan->fields.size(), 1u);
   EXPECT_EQ(plan->fields[0].pointer.text, "/location/cityLabel");
   EXPECT_EQ(plan->required.size(), 1u);
@@ -63,7 +63,7 @@ TEST(LookupRequestTest, RejectsBadSpecsNamingTheField) {
   spec.mutable_headers(0)->set_value("x\r\nInjected: 1");
   ExpectInvalid(spec, "spec.headers[0].value");
   spec = GoodSpec();
-  spec.set_method("POST");
+  spec.set_method("CONNECT");
   ExpectInvalid(spec, "spec.method");
   spec = GoodSpec();
   spec.set_method("HEAD");
@@ -82,23 +82,118 @@ TEST(LookupRequestTest, HeadWithoutFieldsIsAllowed) {
   spec.set_method("head");
   auto plan = BuildLookupPlan(spec, config::Limits());
   ASSERT_TRUE(plan.ok()) << plan.status();
-  EXPECT_TRUE(plan->head);
+  EXPECT_TRUE(plan->head());
   EXPECT_FALSE(plan->parses_body());
+}
+
+v1::Key PlainKey(std::string key) {
+  v1::Key out;
+  out.set_key(std::move(key));
+  return out;
+}
+
+v1::Key RowKey(std::vector<std::pair<std::string, std::string>> columns) {
+  v1::Key out;
+  for (auto& [name, value] : columns) {
+    v1::Column* column = out.add_columns();
+    column->set_name(name);
+    column->set_value(value);
+  }
+  return out;
 }
 
 TEST(LookupRequestTest, KeysExpandOrSayWhyNot) {
   auto plan = BuildLookupPlan(GoodSpec(), config::Limits());
   ASSERT_TRUE(plan.ok());
   config::Limits limits;
-  std::string url;
-  EXPECT_EQ(ExpandKey(*plan, "a b/c", limits, url), std::nullopt);
-  EXPECT_EQ(url, "https://api.example/api/v2/entities/a%20b%2Fc?select=id,label");
-  EXPECT_EQ(ExpandKey(*plan, "", limits, url), "empty key");
-  auto long_key = ExpandKey(*plan, std::string(100 * 1024, 'k'), limits, url);
-  ASSERT_TRUE(long_key.has_value());
-  EXPECT_NE(long_key->find("longer than 8192"), std::string::npos);
+  auto request = RequestForKey(*plan, PlainKey("a b/c"), limits);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->url, "https://api.example/api/v2/entities/a%20b%2Fc?select=id,label");
+  EXPECT_EQ(request->method, fetch::Method::kGet);
+  EXPECT_EQ(request->host, "api.example");
+  EXPECT_EQ(RequestForKey(*plan, PlainKey(""), limits).status().message(), "empty key");
+  auto long_key = RequestForKey(*plan, PlainKey(std::string(100 * 1024, 'k')), limits);
+  ASSERT_FALSE(long_key.ok());
+  EXPECT_NE(long_key.status().message().find("longer than 8192"), std::string::npos);
   // Percent-encoding triples the length: 3000 bytes of spaces make a URL over 8192.
-  EXPECT_TRUE(ExpandKey(*plan, std::string(3000, ' '), limits, url).has_value());
+  EXPECT_FALSE(RequestForKey(*plan, PlainKey(std::string(3000, ' ')), limits).ok());
+}
+
+TEST(LookupRequestTest, RowsFillNamedPlaceholdersInUrlBodyAndHeaders) {
+  v1::LookupSpec spec;
+  spec.set_url_template("https://api.example/search?loc={lat},{lng}&r={radius}");
+  spec.set_method("post");
+  spec.set_body(R"({"q": "{keyword}", "lat": {lat}, "filter": {"open": true}})");
+  v1::Header* header = spec.add_headers();
+  header->set_name("X-Trace");
+  header->set_value("row-{id}");
+  spec.mutable_policy()->set_idempotent(true);
+  auto plan = BuildLookupPlan(spec, config::Limits());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  config::Limits limits;
+  auto request = RequestForKey(*plan, RowKey({{"id", "7"}, {"lat", "40.1"}, {"lng", "-73.9"},
+                                              {"radius", "500"}, {"keyword", "café \"x\" & y"}}),
+                               limits);
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->url, "https://api.example/search?loc=40.1,-73.9&r=500");
+  EXPECT_EQ(request->body, R"({"q": "café \"x\" & y", "lat": 40.1, "filter": {"open": true}})");
+  EXPECT_EQ(request->method, fetch::Method::kPost);
+  EXPECT_TRUE(request->idempotent);
+  ASSERT_TRUE(request->headers);
+  EXPECT_NE(request->headers->signature().find("X-Trace: row-7"), std::string::npos);
+  EXPECT_NE(request->headers->signature().find("Content-Type: application/json"),
+            std::string::npos);
+  // A value that breaks the JSON (a word where a number goes): INVALID_KEY, nothing sent.
+  auto not_json = RequestForKey(*plan, RowKey({{"id", "8"}, {"lat", "north"}, {"lng", "1"},
+                                               {"radius", "1"}, {"keyword", "k"}}),
+                                limits);
+  ASSERT_FALSE(not_json.ok());
+  EXPECT_NE(not_json.status().message().find("not valid JSON"), std::string::npos);
+  // A missing column is named.
+  auto missing = RequestForKey(*plan, RowKey({{"id", "9"}, {"lat", "1"}, {"lng", "1"},
+                                              {"keyword", "k"}}),
+                               limits);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("\"radius\""), std::string::npos);
+  // A header value cannot gain a line.
+  auto injected = RequestForKey(*plan, RowKey({{"id", "1\r\nX-Evil: 1"}, {"lat", "1"},
+                                               {"lng", "1"}, {"radius", "1"}, {"keyword", "k"}}),
+                                limits);
+  EXPECT_FALSE(injected.ok());
+}
+
+TEST(LookupRequestTest, FormBodiesArePercentEncoded) {
+  v1::LookupSpec spec;
+  spec.set_url_template("https://api.example/form");
+  spec.set_method("POST");
+  spec.set_body("q={q}&n={n}");
+  v1::Header* header = spec.add_headers();
+  header->set_name("Content-Type");
+  header->set_value("application/x-www-form-urlencoded");
+  auto plan = BuildLookupPlan(spec, config::Limits());
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  auto request = RequestForKey(*plan, RowKey({{"q", "a b&c=d"}, {"n", "1"}}), config::Limits());
+  ASSERT_TRUE(request.ok()) << request.status();
+  EXPECT_EQ(request->body, "q=a%20b%26c%3Dd&n=1");
+}
+
+TEST(LookupRequestTest, BadBodiesAndMethodsAreRefusedNamingTheField) {
+  v1::LookupSpec spec;
+  spec.set_url_template("https://api.example/x");
+  spec.set_method("POST");
+  spec.set_body(R"({"q": "{q}")");  // unbalanced: never JSON
+  ExpectInvalid(spec, "spec.body");
+  spec.set_body(R"({"q": "{q}"})");
+  spec.set_method("GET");
+  ExpectInvalid(spec, "spec.body");  // GET has no body
+  spec.set_method("FETCH");
+  ExpectInvalid(spec, "spec.method");
+  spec.set_method("POST");
+  spec.set_body("{}");
+  ExpectInvalid(spec, "spec.url_template");  // no placeholder anywhere
+  spec.set_url_template("https://{host}/x");
+  spec.set_body(R"({"q": "{q}"})");
+  ExpectInvalid(spec, "spec.url_template");  // a placeholder in the host
 }
 
 TEST(LookupRequestTest, KeyBatchSizeIsBounded) {

@@ -79,7 +79,11 @@ TEST(RequestRobustnessTest, RandomLookupSpecsNeverCrashAndNameTheField) {
   for (int i = 0; i < 20000; ++i) {
     v1::LookupSpec spec;
     spec.set_url_template(chaos.Int(0, 3) == 0 ? "http://api.example/items/{key}" : chaos.String());
-    spec.set_method(chaos.Int(0, 3) == 0 ? "GET" : chaos.String());
+    static const char* const kMethods[] = {"GET", "POST", "PUT", "delete"};
+    spec.set_method(chaos.Int(0, 2) == 0 ? kMethods[chaos.Int(0, 3)] : chaos.String());
+    if (chaos.Int(0, 2) == 0) {
+      spec.set_body(chaos.Int(0, 1) == 0 ? R"({"q": "{key}", "n": {n}})" : chaos.String());
+    }
     chaos.Headers(spec.mutable_headers());
     for (int f = chaos.Int(0, 3); f > 0; --f) {
       v1::Field* field = spec.add_fields();
@@ -92,8 +96,16 @@ TEST(RequestRobustnessTest, RandomLookupSpecsNeverCrashAndNameTheField) {
     ExpectNamedError(plan.status(), spec.ShortDebugString().substr(0, 300));
     if (plan.ok()) {
       ++valid;
-      std::string url;
-      for (int k = 0; k < 5; ++k) ExpandKey(*plan, chaos.String(), limits, url);
+      for (int k = 0; k < 5; ++k) {
+        v1::Key key;
+        key.set_key(chaos.String());
+        if (chaos.Int(0, 1) == 0) {
+          v1::Column* column = key.add_columns();
+          column->set_name(chaos.Int(0, 1) == 0 ? "key" : chaos.String());
+          column->set_value(chaos.String());
+        }
+        (void)RequestForKey(*plan, key, limits);
+      }
     }
   }
   EXPECT_GT(valid, 0);
