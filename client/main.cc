@@ -96,8 +96,11 @@ int main(int argc, char** argv) {
       "  --field label=/label --field city=/location/cityLabel --require /location \\\n"
       "  --header 'Authorization: Bearer ...' --out entities.csv");
   lookup_cmd->add_option("--template", lookup.url_template,
-                         "URL with {key}; each key is percent-encoded into it")->required();
-  lookup_cmd->add_option("--keys", lookup.keys, "file with one key per line, or a CSV with --key-column; - is stdin")
+                         "URL with {key} (the whole line of a plain key file) or {NAME} (a column "
+                         "of a CSV, TSV or JSONL row); values are percent-encoded into it")->required();
+  lookup_cmd->add_option("--keys", lookup.keys,
+                         "file with one key per line, a CSV/TSV with a header row, JSONL objects, "
+                         "or a CSV with --key-column; - is stdin")
       ->capture_default_str();
   lookup_cmd->add_option("--key-column", lookup.key_column, "read --keys as CSV with a header row and take this column");
   lookup_cmd->add_option("--field", lookup.fields, "NAME=/json/pointer to extract (repeatable; columns in this order)");
@@ -106,7 +109,19 @@ int main(int argc, char** argv) {
   lookup_cmd->add_option("--credential", lookup.credential,
                          "credential profile held by gatherd, e.g. places-api: its headers (API tokens)\n"
                          "go with every request, so this run need not carry the secret");
-  lookup_cmd->add_option("--method", lookup.method, "GET (default) or HEAD");
+  lookup_cmd->add_option("--keys-format", lookup.keys_format,
+                         "csv, tsv or jsonl: rows whose columns fill {NAME} placeholders (the "
+                         "default for a .csv/.tsv/.jsonl file when a placeholder other than "
+                         "{key} is used); lines: one key per line, {key}");
+  lookup_cmd->add_option("--method", lookup.method, "GET (default), HEAD, POST, PUT, PATCH or DELETE");
+  lookup_cmd->add_option("--body", lookup.body,
+                         "request body with {NAME} placeholders, or @FILE; values are JSON-escaped "
+                         "(write \"q\": \"{kw}\" for strings, \"n\": {n} for numbers) unless "
+                         "a Content-Type --header says form or other");
+  lookup_cmd->add_flag("--idempotent", lookup.idempotent,
+                       "repeating a POST or PATCH is harmless: retry, hedge and coalesce it like "
+                       "a GET (by default only refused connections, 429 and 503 with "
+                       "Retry-After are retried)");
   lookup_cmd->add_option("--concurrency", lookup.concurrency, "transfers in flight for this run (server default 50)");
   lookup_cmd->add_option("--timeout", lookup.timeout_seconds, "per-key timeout in seconds, queue time excluded (server default 10)");
   lookup_cmd->add_option("--deadline", lookup.deadline_seconds, "deadline of the whole run in seconds (0 = none)");

@@ -106,6 +106,12 @@ std::vector<std::vector<std::string>> Fields(const std::vector<Record>& records)
   return out;
 }
 
+gather::client::KeysInput InputOf(const std::string& path,
+                                  const std::optional<std::string>& column) {
+  return gather::client::KeysInput{
+      path, column ? gather::client::KeysFormat::kCsv : gather::client::KeysFormat::kLines, column};
+}
+
 // Reads every key KeySource gives for `content`, checking Count() against it.
 std::optional<std::vector<std::string>> Keys(MemFile& file, absl::string_view content,
                                              const std::optional<std::string>& column) {
@@ -114,14 +120,14 @@ std::optional<std::vector<std::string>> Keys(MemFile& file, absl::string_view co
   if (!source.ok()) {
     FUZZ_CHECK(source.status().code() == absl::StatusCode::kInvalidArgument && column.has_value(),
                source.status().ToString());
-    FUZZ_CHECK(!KeySource::Count(file.path(), column).has_value(), content);
+    FUZZ_CHECK(!KeySource::Count(InputOf(file.path(), column)).has_value(), content);
     return std::nullopt;
   }
   std::vector<std::string> keys;
-  std::string key;
-  while ((*source)->Next(key)) keys.push_back(key);
+  gather::client::KeyRow row;
+  while ((*source)->Next(row)) keys.push_back(row.key);
   FUZZ_CHECK((*source)->status().ok(), content);
-  std::optional<uint64_t> count = KeySource::Count(file.path(), column);
+  std::optional<uint64_t> count = KeySource::Count(InputOf(file.path(), column));
   FUZZ_CHECK(count.has_value() && *count == keys.size(), content);
   return keys;
 }

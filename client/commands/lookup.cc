@@ -59,13 +59,27 @@ int RunLookup(const LookupOptions& options) {
   }
   const OutputFormat format = outputs->format;
   const bool csv = format == OutputFormat::kCsv;
-  std::optional<std::string> key_column;
-  if (!options.key_column.empty()) key_column = options.key_column;
-  auto keys = KeySource::Open(options.keys, key_column);
+  const std::vector<std::string> names = PlaceholderNames(*spec);
+  auto keys_input = ResolveKeysInput(options, names);
+  if (!keys_input.ok()) {
+    std::cerr << "gather lookup: " << keys_input.status().message() << "\n";
+    return kExitUsage;
+  }
+  auto keys = KeySource::Open(*keys_input);
   if (!keys.ok()) {
     std::cerr << "gather lookup: " << keys.status().message() << "\n";
     return kExitUsage;
   }
+  if (absl::Status status = CheckPlaceholders(*keys_input, (*keys)->header(), names);
+      !status.ok()) {
+    std::cerr << "gather lookup: " << status.message() << "\n";
+    return kExitUsage;
+  }
+  // Rows: JSONL writes each row's object as its key; CSV writes the input's columns (CSV and
+  // TSV: all of them; JSONL: the ones the requests use) before the fields.
+  KeyLayout layout;
+  layout.rows = keys_input->rows();
+  if (layout.rows) layout.columns = (*keys)->header().empty() ? names : (*keys)->header();
   auto servers = ResolveServers(*targets);
   if (!servers.ok()) {
     std::cerr << "gather lookup: " << servers.status().message() << "\n";
@@ -85,13 +99,18 @@ int RunLookup(const LookupOptions& options) {
   SeqBitmap done;  // rows of earlier runs (--resume)
   GrpcLookupTransport transport(options.connection);
   ShardedRun run(options, *spec, *std::move(targets), *std::move(servers), done,
-                 *std::move(keys), key_column, transport);
+                 *std::move(keys), *keys_input, transport);
   if (absl::Status connected = run.Connect(); !connected.ok()) {
     std::cerr << "gather: " << connected.message() << "\n";
     return kExitUsage;
   }
 
-  std::vector<std::string> csv_header{"seq", "key"};
+  std::vector<std::string> csv_header{"seq"};
+  if (layout.rows) {
+    csv_header.insert(csv_header.end(), layout.columns.begin(), layout.columns.end());
+  } else {
+    csv_header.push_back("key");
+  }
   csv_header.insert(csv_header.end(), field_names.begin(), field_names.end());
   const std::vector<std::string> csv_error_header{"seq",         "key",      "status",
                                                   "http_status", "attempts", "error"};
@@ -122,18 +141,18 @@ int RunLookup(const LookupOptions& options) {
   OutputFile out(outputs->out, options.resume);
   std::optional<OutputFile> errors_file;
   if (!outputs->errors.empty()) errors_file.emplace(outputs->errors, options.resume);
-  if (csv && !out_has_header) AppendCsvHeader(field_names, out.buffer());
+  if (csv && !out_has_header) AppendCsvHeader(field_names, out.buffer(), layout);
   if (csv && errors_file && !errors_has_header) AppendCsvErrorHeader(errors_file->buffer());
 
   const bool terminal = ::isatty(STDERR_FILENO) == 1;
   const bool show_progress = (terminal && !options.quiet) || options.progress;
   std::optional<uint64_t> total;
-  if (show_progress) total = KeySource::Count(options.keys, key_column);
+  if (show_progress) total = KeySource::Count(*keys_input);
   Progress progress(show_progress, terminal, total, done.count(), start);
 
   // ---- the calls: one stream per shard, each on its own thread ----
   RowSink sink(format, options.quiet, field_names, out, errors_file ? &*errors_file : nullptr,
-               progress);
+               progress, layout);
   run.Run(shards, sink);
   const absl::Time end = absl::Now();
   sink.Finish(end);

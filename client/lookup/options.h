@@ -16,11 +16,14 @@ struct LookupOptions {
   std::string url_template;
   std::string keys = "-";
   std::string key_column;            // empty: one key per line
+  std::string keys_format;           // "", "lines", "csv", "tsv", "jsonl" (client/lookup/key_source.h)
   std::vector<std::string> fields;   // "NAME=/pointer"
   std::vector<std::string> required; // "/pointer"
   std::vector<std::string> headers;  // "Name: value"
   std::string credential;            // a credential profile held by gatherd
   std::string method;
+  std::string body;         // TEXT, or @FILE
+  bool idempotent = false;  // POST and PATCH may be retried, hedged and coalesced
   uint32_t concurrency = 0;
   double timeout_seconds = 0;
   double deadline_seconds = 0;

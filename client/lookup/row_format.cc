@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/io/text.h"
+#include "nlohmann/json.hpp"
 #include "common/json_string.h"
 #include "common/status_names.h"
 
@@ -35,9 +36,13 @@ void AppendOnOneLine(const std::string& json, std::string& out) {
 }  // namespace
 
 void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
-                    std::string& out) {
+                    std::string& out, const KeyLayout& layout) {
   absl::StrAppend(&out, "{\"seq\":", row.seq(), ",\"key\":");
-  common::AppendJsonString(row.key(), out);
+  if (layout.rows && !row.key().empty() && row.key().front() == '{') {
+    AppendOnOneLine(row.key(), out);  // the row's JSON object, made by the CLI
+  } else {
+    common::AppendJsonString(row.key(), out);
+  }
   absl::StrAppend(&out, ",\"status\":\"", common::JobStatusName(row.status()),
                   "\",\"http_status\":", row.http_status());
   const bool ok = row.status() == v1::JOB_STATUS_OK;
@@ -69,8 +74,14 @@ void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>&
   out.append("}\n");
 }
 
-void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& out) {
-  out.append("seq,key");
+void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& out,
+                     const KeyLayout& layout) {
+  out.append("seq");
+  if (!layout.rows) out.append(",key");
+  for (const std::string& column : layout.rows ? layout.columns : std::vector<std::string>{}) {
+    out.push_back(',');
+    AppendCsvField(column, out);
+  }
   for (const std::string& name : field_names) {
     out.push_back(',');
     AppendCsvField(name, out);
@@ -78,9 +89,22 @@ void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& o
   out.push_back('\n');
 }
 
-void AppendCsvRow(const v1::LookupResult& row, size_t field_count, std::string& out) {
-  absl::StrAppend(&out, row.seq(), ",");
-  AppendCsvField(row.key(), out);
+void AppendCsvRow(const v1::LookupResult& row, size_t field_count, std::string& out,
+                  const KeyLayout& layout) {
+  absl::StrAppend(&out, row.seq());
+  if (!layout.rows) {
+    out.push_back(',');
+    AppendCsvField(row.key(), out);
+  } else {
+    nlohmann::ordered_json object =
+        nlohmann::ordered_json::parse(row.key(), nullptr, /*allow_exceptions=*/false);
+    for (const std::string& column : layout.columns) {
+      out.push_back(',');
+      if (!object.is_object()) continue;
+      auto it = object.find(column);
+      if (it != object.end() && it->is_string()) AppendCsvField(it->get<std::string>(), out);
+    }
+  }
   for (size_t i = 0; i < field_count; ++i) {
     out.push_back(',');
     if (static_cast<int>(i) < row.values_size()) AppendCsvValue(row.values(static_cast<int>(i)), out);

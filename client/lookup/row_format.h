@@ -13,16 +13,27 @@ namespace gather::client {
 
 enum class OutputFormat { kJsonl, kCsv };
 
+// How a result's key is written. Plain keys are strings ("key" in CSV). Rows (their key is the
+// row as a JSON object of strings, client/lookup/key_source.h) are that object in JSONL, and in
+// CSV one column per entry of `columns` (the input's columns) in place of "key".
+struct KeyLayout {
+  bool rows = false;
+  std::vector<std::string> columns;
+};
+
 // {"seq":41,"key":"42","status":"OK","http_status":200,"fields":{"NAME":<json>|null,...},
 //  "attempts":1,"latency_ms":3.1,"queue_ms":0.2} and, for a key that did not end OK, no
-// "fields" and an "error" member. Ends with '\n'.
+// "fields" and an "error" member. Ends with '\n'. With rows, "key" is the row's object.
 void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
-                    std::string& out);
+                    std::string& out, const KeyLayout& layout = {});
 
-// "seq,key,NAME,..." with '\n'.
-void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& out);
-// seq,key,values... (strings decoded, null and absent empty, objects as JSON text).
-void AppendCsvRow(const v1::LookupResult& row, size_t field_count, std::string& out);
+// "seq,key,NAME,..." with '\n' (rows: "seq,COLUMN,...,NAME,...").
+void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& out,
+                     const KeyLayout& layout = {});
+// seq,key,values... (strings decoded, null and absent empty, objects as JSON text); rows: the
+// row's values of layout.columns (absent: empty) in place of the key.
+void AppendCsvRow(const v1::LookupResult& row, size_t field_count, std::string& out,
+                  const KeyLayout& layout = {});
 
 // The --errors CSV: "seq,key,status,http_status,attempts,error".
 void AppendCsvErrorHeader(std::string& out);

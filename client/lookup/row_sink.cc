@@ -73,9 +73,9 @@ void RowSink::WriteRowLocked(const v1::LookupResult& row, uint32_t shard,
   const bool ok = row.status() == v1::JOB_STATUS_OK;
   if (!csv_) {
     OutputFile& target = ok || errors_file_ == nullptr ? out_ : *errors_file_;
-    AppendJsonlRow(row, field_names_, target.buffer());
+    AppendJsonlRow(row, field_names_, target.buffer(), layout_);
   } else if (ok) {
-    AppendCsvRow(row, field_names_.size(), out_.buffer());
+    AppendCsvRow(row, field_names_.size(), out_.buffer(), layout_);
   } else if (errors_file_ != nullptr) {
     AppendCsvErrorRow(row, errors_file_->buffer());
   } else if (!IsSuccess(row.status()) || !quiet_) {

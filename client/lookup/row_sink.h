@@ -32,9 +32,9 @@ namespace gather::client {
 class RowSink {
  public:
   RowSink(OutputFormat format, bool quiet, const std::vector<std::string>& field_names,
-          OutputFile& out, OutputFile* errors_file, Progress& progress)
+          OutputFile& out, OutputFile* errors_file, Progress& progress, KeyLayout layout = {})
       : csv_(format == OutputFormat::kCsv), quiet_(quiet), field_names_(field_names), out_(out),
-        errors_file_(errors_file), progress_(progress) {}
+        errors_file_(errors_file), progress_(progress), layout_(std::move(layout)) {}
   RowSink(const RowSink&) = delete;
   RowSink& operator=(const RowSink&) = delete;
 
@@ -72,6 +72,7 @@ class RowSink {
   OutputFile& out_;
   OutputFile* errors_file_;  // null: none
   Progress& progress_;
+  const KeyLayout layout_;
   SeqBitmap written_;  // this run's rows: a row sent twice (or by two attempts) is written once
   std::array<uint64_t, v1::JobStatus_ARRAYSIZE> counts_{};
   uint64_t rows_ = 0;

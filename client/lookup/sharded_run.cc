@@ -34,9 +34,9 @@ std::string StatusCodeName(const absl::Status& status) {
 ShardedRun::ShardedRun(const LookupOptions& options, const v1::LookupSpec& spec,
                        std::vector<ServerTarget> targets, std::vector<ResolvedServer> servers,
                        const SeqBitmap& done, std::unique_ptr<KeySource> keys,
-                       std::optional<std::string> key_column, LookupTransport& transport)
+                       KeysInput keys_input, LookupTransport& transport)
     : options_(options), spec_(spec), targets_(std::move(targets)), done_(done),
-      first_keys_(std::move(keys)), key_column_(std::move(key_column)), transport_(transport),
+      first_keys_(std::move(keys)), keys_input_(std::move(keys_input)), transport_(transport),
       servers_(std::move(servers)) {
   for (const ServerTarget& target : targets_) dns_ |= target.dns;
 }
@@ -116,7 +116,7 @@ void ShardedRun::RunShard(uint32_t index) {
       Fail(absl::UnavailableError("the stream broke and --keys - (stdin) cannot be read again"));
       return;
     } else {
-      auto opened = KeySource::Open(options_.keys, key_column_);
+      auto opened = KeySource::Open(keys_input_);
       if (!opened.ok()) {
         SetReadError(opened.status());
         return;
@@ -264,7 +264,7 @@ void ShardedRun::Send(uint32_t index, BatchLookupStream& stream, KeySource& keys
   v1::KeyBatch* batch = message.mutable_keys();
   size_t batch_bytes = 0;
   uint64_t seq = 0;
-  std::string key;
+  KeyRow row;
   bool broken = false;
   auto flush = [&] {
     if (batch->keys_size() == 0) return true;
@@ -274,7 +274,8 @@ void ShardedRun::Send(uint32_t index, BatchLookupStream& stream, KeySource& keys
     return true;
   };
   result.read_any = true;
-  for (; !stopping_.load() && !reader_done.load() && keys.Next(key); ++seq) {
+  for (; !stopping_.load() && !reader_done.load() && keys.Next(row); ++seq) {
+    std::string& key = row.key;
     if (shards > 1 && ShardOf(key, shards) != index) continue;
     if (done_.Test(seq)) {
       ++result.skipped;
@@ -282,6 +283,11 @@ void ShardedRun::Send(uint32_t index, BatchLookupStream& stream, KeySource& keys
     }
     ++result.total;
     if (check_written && sink_->Written(seq)) continue;
+    if (!row.error.empty()) {
+      sink_->WriteLocal(seq, key.size() > kMaxKeyBytes ? key.substr(0, 64) : key,
+                        std::move(row.error), index);
+      continue;
+    }
     if (key.size() > kMaxKeyBytes || !IsValidUtf8(key)) {
       sink_->WriteLocal(seq, key.size() > kMaxKeyBytes ? key.substr(0, 64) : key,
                         key.size() > kMaxKeyBytes
@@ -292,7 +298,12 @@ void ShardedRun::Send(uint32_t index, BatchLookupStream& stream, KeySource& keys
     }
     v1::Key* entry = batch->add_keys();
     entry->set_seq(seq);
-    batch_bytes += key.size() + 8;
+    batch_bytes += 2 * key.size() + 8;  // a row's columns weigh about what its key does
+    for (auto& [name, value] : row.columns) {
+      v1::Column* column = entry->add_columns();
+      column->set_name(std::move(name));
+      column->set_value(std::move(value));
+    }
     entry->set_key(std::move(key));
     if (batch->keys_size() >= static_cast<int>(options_.keys_per_message) ||
         batch_bytes >= kMaxKeyMessageBytes) {

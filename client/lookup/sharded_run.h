@@ -40,7 +40,7 @@ class ShardedRun {
   ShardedRun(const LookupOptions& options, const v1::LookupSpec& spec,
              std::vector<ServerTarget> targets, std::vector<ResolvedServer> servers,
              const SeqBitmap& done, std::unique_ptr<KeySource> keys,
-             std::optional<std::string> key_column, LookupTransport& transport);
+             KeysInput keys_input, LookupTransport& transport);
   ShardedRun(const ShardedRun&) = delete;
   ShardedRun& operator=(const ShardedRun&) = delete;
 
@@ -107,7 +107,7 @@ class ShardedRun {
   bool dns_ = false;
   const SeqBitmap& done_;  // rows of earlier runs; read-only during the run
   std::unique_ptr<KeySource> first_keys_;
-  const std::optional<std::string> key_column_;
+  const KeysInput keys_input_;
   LookupTransport& transport_;
   absl::Time run_start_;  // set by Run(): --deadline counts from there
   RowSink* sink_ = nullptr;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/lookup/key_source.h"
 #include "client/lookup/options.h"
 #include "client/lookup/row_format.h"
 #include "gather/v1/gather.pb.h"
@@ -15,8 +16,23 @@ namespace gather::client {
 
 // Builds the spec from the flags; INVALID_ARGUMENT names the flag. `field_names` gets the column
 // names in order.
+// Reads --body @FILE.
 absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
                                                std::vector<std::string>* field_names);
+
+// The placeholders the requests use (URL, body, header values), each once, in order.
+std::vector<std::string> PlaceholderNames(const v1::LookupSpec& spec);
+
+// How --keys is read. --keys-format wins; --key-column means CSV with one key column; else a
+// .csv, .tsv, .jsonl or .ndjson file gives rows when the requests use a placeholder other than
+// {key}, and lines otherwise ({key} is then the whole line, as for any other file).
+absl::StatusOr<KeysInput> ResolveKeysInput(const LookupOptions& options,
+                                           const std::vector<std::string>& names);
+
+// Every placeholder must be a column of the keys: of `header` for CSV and TSV rows, "key" for
+// plain keys. INVALID_ARGUMENT names the placeholder (JSONL rows are checked row by row).
+absl::Status CheckPlaceholders(const KeysInput& input, const std::vector<std::string>& header,
+                               const std::vector<std::string>& names);
 
 // Where rows go. JSONL: every row to `out` unless --errors is given. CSV: OK rows to `out`, the
 // others to --errors, by default next to `out` ("res.csv" -> "res.errors.csv"); with CSV on

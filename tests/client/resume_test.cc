@@ -125,11 +125,11 @@ TEST(KeySourceTest, CsvColumnAndMissingColumn) {
   file.Write("\xEF\xBB\xBFname,id\nx,1\n\"y,z\",\"2\"\nshort\n");
   auto source = KeySource::Open(file.path(), std::string("id"));
   ASSERT_TRUE(source.ok()) << source.status();
-  std::string key;
+  KeyRow row;
   std::vector<std::string> keys;
-  while ((*source)->Next(key)) keys.push_back(key);
+  while ((*source)->Next(row)) keys.push_back(row.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"1", "2", ""}));
-  EXPECT_EQ(KeySource::Count(file.path(), std::string("id")), 3u);
+  EXPECT_EQ(KeySource::Count(KeysInput{file.path(), KeysFormat::kCsv, std::string("id")}), 3u);
 
   auto missing = KeySource::Open(file.path(), std::string("entity"));
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
@@ -142,9 +142,9 @@ TEST(KeySourceTest, QuotedHeaderAfterAByteOrderMark) {
   file.Write("\xEF\xBB\xBF\"id\",\"name\"\r\n\"1\",\"Berlin\"\r\n2,Paris\r\n");
   auto source = KeySource::Open(file.path(), std::string("id"));
   ASSERT_TRUE(source.ok()) << source.status();
-  std::string key;
+  KeyRow row;
   std::vector<std::string> keys;
-  while ((*source)->Next(key)) keys.push_back(key);
+  while ((*source)->Next(row)) keys.push_back(row.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"1", "2"}));
 }
 

@@ -55,7 +55,7 @@ class ShardedRunTest : public ::testing::Test {
     ASSERT_TRUE(keys.ok()) << keys.status();
     run_ = std::make_unique<ShardedRun>(options_, spec_, *std::move(targets),
                                         *std::move(resolved), done_, *std::move(keys),
-                                        std::nullopt, transport_);
+                                        KeysInput{options_.keys, KeysFormat::kLines, std::nullopt}, transport_);
     ASSERT_TRUE(run_->Connect().ok());
     out_ = std::make_unique<OutputFile>(dir_.Path("out.jsonl"), false);
     sink_ = std::make_unique<RowSink>(OutputFormat::kJsonl, /*quiet=*/false, field_names_, *out_,
@@ -251,8 +251,8 @@ TEST_F(ShardedRunTest, ConnectReportsTheTransportsError) {
   ASSERT_TRUE(servers.ok());
   auto keys = KeySource::Open(options_.keys, std::nullopt);
   ASSERT_TRUE(keys.ok());
-  ShardedRun run(options_, spec_, *targets, *servers, done_, *std::move(keys), std::nullopt,
-                 transport_);
+  ShardedRun run(options_, spec_, *targets, *servers, done_, *std::move(keys),
+                 KeysInput{options_.keys, KeysFormat::kLines, std::nullopt}, transport_);
   EXPECT_EQ(run.Connect(), absl::InvalidArgumentError("--cert and --key go together (mTLS)"));
   EXPECT_EQ(transport_.connected(), (std::vector<std::string>{"a:1", "b:2"}));
 }
