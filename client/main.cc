@@ -4,6 +4,7 @@
 
 #include "CLI/CLI.hpp"
 #include "client/commands/common.h"
+#include "client/commands/fetch.h"
 #include "client/commands/health.h"
 #include "client/commands/lookup.h"
 #include "client/commands/rank.h"
@@ -85,6 +86,31 @@ int main(int argc, char** argv) {
   netdata_cmd->add_option("--credential", netdata.credential, "credential profile held by gatherd (see rank)");
   netdata_cmd->add_flag("--json", netdata.json, "print JSON lines instead of a table");
 
+  // ---- fetch ----
+  FetchOptions fetch;
+  CLI::App* fetch_cmd = app.add_subcommand(
+      "fetch",
+      "Fetch a few named URLs at once and print named fields of each JSON answer: one JSON line\n"
+      "per job as it completes, or with --combine one JSON object keyed by name.\n"
+      "Example: gather fetch daily=https://api.example/stats/daily \\\n"
+      "  hourly=https://api.example/stats/hourly --field total=/total --field max=/peak/value --combine");
+  fetch_cmd->add_option("jobs", fetch.jobs, "ID=URL (or just URL, its own id)");
+  fetch_cmd->add_option("--urls", fetch.urls_file, "file with one 'ID=URL', 'ID URL' or 'URL' per line");
+  fetch_cmd->add_option("--field", fetch.fields, "NAME=/json/pointer to extract (repeatable; at least one)");
+  fetch_cmd->add_option("--require", fetch.required, "JSON pointer that must be present, else the job is MISSING (repeatable)");
+  fetch_cmd->add_option("--header", fetch.headers, "request header 'Name: value' (repeatable; never printed)");
+  fetch_cmd->add_option("--credential", fetch.credential, "credential profile held by gatherd (see rank)");
+  fetch_cmd->add_option("--method", fetch.method, "GET (default), HEAD, POST, PUT, PATCH or DELETE");
+  fetch_cmd->add_option("--body", fetch.body, "request body sent with every job, or @FILE");
+  fetch_cmd->add_flag("--idempotent", fetch.idempotent, "a POST or PATCH may be retried, hedged and shared");
+  fetch_cmd->add_flag("--combine", fetch.combine,
+                      "print one JSON object {ID: {fields}, ..., \"errors\": {ID: {status, error}}} at the end");
+  fetch_cmd->add_option("--concurrency", fetch.concurrency, "transfers in flight (server default 50)");
+  fetch_cmd->add_option("--timeout", fetch.timeout_seconds, "per-job timeout in seconds");
+  fetch_cmd->add_option("--deadline", fetch.deadline_seconds, "deadline of the whole call in seconds (0 = none)");
+  fetch_cmd->add_option("--rate", fetch.rate, "requests per second per host (0 = no limit)");
+  fetch_cmd->add_option("--max-attempts", fetch.max_attempts, "transfers per job incl. retries (server default 3)");
+
   // ---- lookup ----
   LookupOptions lookup;
   CLI::App* lookup_cmd = app.add_subcommand(
@@ -164,7 +190,7 @@ int main(int argc, char** argv) {
   health_cmd->add_option("--service", health.service, "service name to check (default: the server)");
   health_cmd->add_option("--timeout", health.timeout_seconds, "seconds to wait")->capture_default_str();
 
-  for (CLI::App* command : {rank_cmd, netdata_cmd, lookup_cmd, health_cmd}) {
+  for (CLI::App* command : {rank_cmd, netdata_cmd, fetch_cmd, lookup_cmd, health_cmd}) {
     command->footer(
         "Connection (before or after the command): --server HOST:PORT, --tls, --ca_file FILE,\n"
         "--cert FILE --key FILE (mTLS), --server-name NAME, --token_file FILE (or GATHER_TOKEN).\n"
@@ -184,6 +210,10 @@ int main(int argc, char** argv) {
   if (netdata_cmd->parsed()) {
     netdata.connection = connection;
     return RunNetdata(netdata);
+  }
+  if (fetch_cmd->parsed()) {
+    fetch.connection = connection;
+    return RunFetch(fetch);
   }
   if (lookup_cmd->parsed()) {
     lookup.connection = connection;

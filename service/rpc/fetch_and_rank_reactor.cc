@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_names.h"
 #include "service/extract/score.h"
+#include "service/rpc/job_answer.h"
 #include "service/observe/log.h"
 #include "service/rpc/call_auth.h"
 #include "service/rpc/status_convert.h"
@@ -102,6 +103,8 @@ fetch::FetchRequest FetchAndRankReactor::MakeRequest(const RankJob& job) const {
   fetch::FetchRequest request;
   request.url = job.url;
   request.headers = job.headers;
+  request.method = plan_->method;
+  request.body = plan_->body;
   ApplyPolicy(plan_->policy, request);
   return request;
 }
@@ -281,19 +284,11 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
 void FetchAndRankReactor::HandleJob(uint64_t tag, fetch::FetchResult& result) {
   v1::FetchAndRankResponse message;
   v1::JobResult* row = message.mutable_result();
-  std::string error;
-  v1::JobStatus status = JobStatusOf(result, state_->follow_redirects, &error);
-  std::optional<double> score;
-  if (status == v1::JOB_STATUS_OK) {
-    extract::ScoreOutcome outcome =
-        extract::ScoreJson(ThreadParser(), extract::PadForParse(result.body), plan_->score);
-    switch (outcome.status) {
-      case extract::ScoreStatus::kOk: score = outcome.score; break;
-      case extract::ScoreStatus::kMissing: status = v1::JOB_STATUS_MISSING; break;
-      case extract::ScoreStatus::kBadContent: status = v1::JOB_STATUS_BAD_CONTENT; break;
-    }
-    error = std::move(outcome.error);
-  }
+  JobAnswer answer = ReadJobAnswer(*plan_, result, state_->follow_redirects, ThreadParser());
+  const v1::JobStatus status = answer.status;
+  std::string& error = answer.error;
+  const std::optional<double>& score = answer.score;
+  for (std::string& value : answer.values) row->add_values(std::move(value));
   if (state_->metrics != nullptr) {
     state_->metrics->JobDone(observe::Method::kFetchAndRank, status,
                              result.shared ? -absl::InfiniteDuration() : result.latency,

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -14,19 +13,6 @@
 #include "service/rpc/request_common.h"
 
 namespace gather::rpc {
-namespace {
-
-std::optional<fetch::Method> ParseMethod(absl::string_view name) {
-  if (name.empty() || name == "GET") return fetch::Method::kGet;
-  if (name == "HEAD") return fetch::Method::kHead;
-  if (name == "POST") return fetch::Method::kPost;
-  if (name == "PUT") return fetch::Method::kPut;
-  if (name == "PATCH") return fetch::Method::kPatch;
-  if (name == "DELETE") return fetch::Method::kDelete;
-  return std::nullopt;
-}
-
-}  // namespace
 
 absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
                                            const config::Limits& limits,
@@ -46,12 +32,9 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
   }
   plan.host = common::HostOf(plan.url.ExpandWith("k"));
 
-  std::string method = absl::AsciiStrToUpper(spec.method());
-  if (auto parsed = ParseMethod(method); parsed) {
-    plan.method = *parsed;
-  } else {
-    return FieldError("spec.method", "must be GET, HEAD, POST, PUT, PATCH or DELETE");
-  }
+  auto method = ParseMethod(spec.method(), "spec.method");
+  if (!method.ok()) return method.status();
+  plan.method = *method;
 
   if (absl::Status status = ValidateHeaders(spec.headers(), "spec.headers", limits);
       !status.ok()) {
@@ -118,35 +101,10 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
     plan.headers = std::make_shared<fetch::HeaderSet>(plan.fixed_headers);
   }
 
-  if (static_cast<size_t>(spec.fields_size()) > limits.max_fields) {
-    return FieldError("spec.fields", absl::StrCat("more than ", limits.max_fields, " fields"));
-  }
-  absl::flat_hash_set<std::string> names;
-  for (int i = 0; i < spec.fields_size(); ++i) {
-    const v1::Field& field = spec.fields(i);
-    std::string where = absl::StrCat("spec.fields[", i, "]");
-    if (field.name().empty()) return FieldError(absl::StrCat(where, ".name"), "name is empty");
-    if (!names.insert(field.name()).second) {
-      return FieldError(absl::StrCat(where, ".name"),
-                        absl::StrCat("duplicate field name \"", field.name(), "\""));
-    }
-    auto pointer = common::ParseJsonPointer(field.pointer());
-    if (!pointer.ok()) {
-      return FieldError(absl::StrCat(where, ".pointer"), pointer.status().message());
-    }
-    plan.fields.push_back(extract::FieldSpec{field.name(), *std::move(pointer)});
-  }
-  if (static_cast<size_t>(spec.required_size()) > limits.max_fields) {
-    return FieldError("spec.required",
-                      absl::StrCat("more than ", limits.max_fields, " pointers"));
-  }
-  for (int i = 0; i < spec.required_size(); ++i) {
-    auto pointer = common::ParseJsonPointer(spec.required(i));
-    if (!pointer.ok()) {
-      return FieldError(absl::StrCat("spec.required[", i, "]"), pointer.status().message());
-    }
-    plan.required.push_back(*std::move(pointer));
-  }
+  auto extraction = ParseExtraction(spec.fields(), spec.required(), "spec.", limits);
+  if (!extraction.ok()) return extraction.status();
+  plan.fields = std::move(extraction->fields);
+  plan.required = std::move(extraction->required);
   if (plan.head() && plan.parses_body()) {
     return FieldError("spec.method", "HEAD answers have no body to extract fields from");
   }

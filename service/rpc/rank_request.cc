@@ -1,6 +1,7 @@
 #include "service/rpc/rank_request.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/url.h"
 #include "service/extract/http_url.h"
@@ -46,18 +47,48 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   plan.policy = *std::move(policy);
   plan.policy.no_redirects = credential != nullptr;
 
+  // ---- fields ----
+  auto extraction = ParseExtraction(request.fields(), request.required(), "", limits);
+  if (!extraction.ok()) return extraction.status();
+  plan.fields = std::move(extraction->fields);
+  plan.required = std::move(extraction->required);
+
   // ---- score ----
-  if (!request.has_score()) return FieldError("score", "a score spec is required");
-  auto values = common::ParseJsonPointer(request.score().values_pointer());
-  if (!values.ok()) return FieldError("score.values_pointer", values.status().message());
-  plan.score.values = *std::move(values);
-  plan.score.skip_columns = request.score().skip_columns();
-  auto row = ToReducer(request.score().row_reducer(), "score.row_reducer");
-  if (!row.ok()) return row.status();
-  auto across = ToReducer(request.score().across_reducer(), "score.across_reducer");
-  if (!across.ok()) return across.status();
-  plan.score.row_reducer = *row;
-  plan.score.across_reducer = *across;
+  if (!request.has_score() && plan.fields.empty()) {
+    return FieldError("score", "a score spec is required (or fields to extract)");
+  }
+  if (request.has_score()) {
+    extract::ScoreSpec score;
+    auto values = common::ParseJsonPointer(request.score().values_pointer());
+    if (!values.ok()) return FieldError("score.values_pointer", values.status().message());
+    score.values = *std::move(values);
+    score.skip_columns = request.score().skip_columns();
+    auto row = ToReducer(request.score().row_reducer(), "score.row_reducer");
+    if (!row.ok()) return row.status();
+    auto across = ToReducer(request.score().across_reducer(), "score.across_reducer");
+    if (!across.ok()) return across.status();
+    score.row_reducer = *row;
+    score.across_reducer = *across;
+    plan.score = std::move(score);
+  }
+
+  // ---- method and body ----
+  auto method = ParseMethod(request.method(), "method");
+  if (!method.ok()) return method.status();
+  plan.method = *method;
+  if (!request.body().empty()) {
+    if (plan.method == fetch::Method::kGet || plan.method == fetch::Method::kHead) {
+      return FieldError("body", "GET and HEAD requests have no body (set method)");
+    }
+    if (request.body().size() > limits.max_request_body_bytes) {
+      return FieldError("body", absl::StrCat("longer than the server's ",
+                                             limits.max_request_body_bytes, " bytes"));
+    }
+    plan.body = request.body();
+  }
+  if (plan.method == fetch::Method::kHead && (plan.score || !plan.fields.empty())) {
+    return FieldError("method", "HEAD answers have no body to score or extract from");
+  }
   plan.top_n = request.top_n();
   if (request.order() != v1::ORDER_DESCENDING && request.order() != v1::ORDER_ASCENDING) {
     return FieldError("order", "must be ORDER_DESCENDING or ORDER_ASCENDING");
@@ -68,8 +99,13 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   if (absl::Status status = ValidateHeaders(request.headers(), "headers", limits); !status.ok()) {
     return status;
   }
+  bool has_content_type = false;
   for (const v1::Header& header : request.headers()) {
+    has_content_type |= absl::EqualsIgnoreCase(header.name(), "content-type");
     plan.common_headers.emplace_back(header.name(), header.value());
+  }
+  if (!plan.body.empty() && !has_content_type) {
+    plan.common_headers.emplace_back("Content-Type", "application/json");
   }
   if (credential != nullptr) {
     if (absl::Status status = AddCredentialHeaders(*credential, "headers", plan.common_headers);

@@ -17,6 +17,7 @@
 #include "gather/v1/gather.pb.h"
 #include "service/config/config.h"
 #include "service/extract/json_pointer.h"
+#include "service/extract/fields.h"
 #include "service/extract/score.h"
 #include "common/url_template.h"
 #include "service/fetch/fetch_types.h"
@@ -41,7 +42,11 @@ struct RankPlan {
 
   HeaderList common_headers;
   std::shared_ptr<const fetch::HeaderSet> common_header_set;
-  extract::ScoreSpec score;
+  std::optional<extract::ScoreSpec> score;  // unset: fetch and extract only (fields)
+  std::vector<extract::FieldSpec> fields;
+  std::vector<extract::JsonPointer> required;
+  fetch::Method method = fetch::Method::kGet;
+  std::string body;
   size_t top_n = 0;
   bool ascending = false;
   ResolvedPolicy policy;

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_pointer.h"
 
 namespace gather::rpc {
 namespace {
@@ -48,6 +50,55 @@ absl::Status ValidateHeaders(const google::protobuf::RepeatedPtrField<v1::Header
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<fetch::Method> ParseMethod(absl::string_view name, absl::string_view field) {
+  std::string upper = absl::AsciiStrToUpper(name);
+  if (upper.empty() || upper == "GET") return fetch::Method::kGet;
+  if (upper == "HEAD") return fetch::Method::kHead;
+  if (upper == "POST") return fetch::Method::kPost;
+  if (upper == "PUT") return fetch::Method::kPut;
+  if (upper == "PATCH") return fetch::Method::kPatch;
+  if (upper == "DELETE") return fetch::Method::kDelete;
+  return FieldError(field, "must be GET, HEAD, POST, PUT, PATCH or DELETE");
+}
+
+absl::StatusOr<Extraction> ParseExtraction(
+    const google::protobuf::RepeatedPtrField<v1::Field>& fields,
+    const google::protobuf::RepeatedPtrField<std::string>& required, absl::string_view prefix,
+    const config::Limits& limits) {
+  Extraction out;
+  if (static_cast<size_t>(fields.size()) > limits.max_fields) {
+    return FieldError(absl::StrCat(prefix, "fields"),
+                      absl::StrCat("more than ", limits.max_fields, " fields"));
+  }
+  absl::flat_hash_set<std::string> names;
+  for (int i = 0; i < fields.size(); ++i) {
+    const v1::Field& field = fields[i];
+    std::string where = absl::StrCat(prefix, "fields[", i, "]");
+    if (field.name().empty()) return FieldError(absl::StrCat(where, ".name"), "name is empty");
+    if (!names.insert(field.name()).second) {
+      return FieldError(absl::StrCat(where, ".name"),
+                        absl::StrCat("duplicate field name \"", field.name(), "\""));
+    }
+    auto pointer = common::ParseJsonPointer(field.pointer());
+    if (!pointer.ok()) {
+      return FieldError(absl::StrCat(where, ".pointer"), pointer.status().message());
+    }
+    out.fields.push_back(extract::FieldSpec{field.name(), *std::move(pointer)});
+  }
+  if (static_cast<size_t>(required.size()) > limits.max_fields) {
+    return FieldError(absl::StrCat(prefix, "required"),
+                      absl::StrCat("more than ", limits.max_fields, " pointers"));
+  }
+  for (int i = 0; i < required.size(); ++i) {
+    auto pointer = common::ParseJsonPointer(required[i]);
+    if (!pointer.ok()) {
+      return FieldError(absl::StrCat(prefix, "required[", i, "]"), pointer.status().message());
+    }
+    out.required.push_back(*std::move(pointer));
+  }
+  return out;
 }
 
 absl::StatusOr<ResolvedPolicy> ResolvePolicy(const v1::FetchPolicy& policy,

@@ -19,6 +19,8 @@
 #include "service/auth/credential_profiles.h"
 #include "service/auth/tokens.h"
 #include "service/config/config.h"
+#include "service/extract/fields.h"
+#include "service/extract/json_pointer.h"
 #include "service/fetch/fetch_types.h"
 
 namespace gather::rpc {
@@ -32,6 +34,22 @@ absl::Status FieldError(absl::string_view field, absl::string_view message);
 // name used in errors ("headers", "jobs[2].headers"). Never puts a header value in an error.
 absl::Status ValidateHeaders(const google::protobuf::RepeatedPtrField<v1::Header>& headers,
                              absl::string_view field, const config::Limits& limits);
+
+// "GET" (also ""), "HEAD", "POST", "PUT", "PATCH" or "DELETE", any case; INVALID_ARGUMENT
+// naming `field` otherwise.
+absl::StatusOr<fetch::Method> ParseMethod(absl::string_view name, absl::string_view field);
+
+// Fields to extract and pointers that must be present, checked: names non-empty and unique,
+// pointers valid, at most limits.max_fields of each. `prefix` goes before the field names in
+// errors ("spec." for a LookupSpec, "" for a FetchAndRankRequest).
+struct Extraction {
+  std::vector<extract::FieldSpec> fields;
+  std::vector<extract::JsonPointer> required;
+};
+absl::StatusOr<Extraction> ParseExtraction(
+    const google::protobuf::RepeatedPtrField<v1::Field>& fields,
+    const google::protobuf::RepeatedPtrField<std::string>& required, absl::string_view prefix,
+    const config::Limits& limits);
 
 // A FetchPolicy with defaults filled in and bounds checked.
 struct ResolvedPolicy {

@@ -235,5 +235,48 @@ TEST_F(RequestRowsE2eTest, APlaceholderNamingNoColumnIsAUsageError) {
   EXPECT_NE(body.err.find("--body"), std::string::npos) << body.err;
 }
 
+TEST_F(RequestRowsE2eTest, FetchGivesNamedFieldsAsRowsAndCombined) {
+  upstream_.Get(R"(/stats/(\w+))", [&](const httplib::Request& request,
+                                       httplib::Response& response) {
+    const std::string name = request.matches[1];
+    if (name == "broken") {
+      response.status = 500;
+      return;
+    }
+    nlohmann::json body = {{"name", name}, {"total", name.size() * 100},
+                           {"peak", {{"value", 12345678901234567890ull}}}};
+    response.set_content(body.dump(), "application/json");
+  });
+  upstream_.Start();
+  StartServer();
+  const std::string base = upstream_.base_url() + "/stats/";
+  std::vector<std::string> args = {kBin + "/gather", "--server", gatherd_->address, "fetch",
+                                   "daily=" + base + "daily", "hourly=" + base + "hourly",
+                                   "weekly=" + base + "weekly", "bad=" + base + "broken",
+                                   "--field", "total=/total", "--field", "peak=/peak/value"};
+  RunResult rows = ::gather::testing::Run(args);
+  EXPECT_EQ(rows.exit_code, 1) << rows.err;
+  std::map<std::string, nlohmann::json> by_id;
+  for (absl::string_view line : absl::StrSplit(rows.out, '\n', absl::SkipEmpty())) {
+    auto json = nlohmann::json::parse(line);
+    by_id[json["id"].get<std::string>()] = json;
+  }
+  ASSERT_EQ(by_id.size(), 4u) << rows.out;
+  EXPECT_EQ(by_id["daily"]["fields"]["total"], 500);
+  EXPECT_EQ(by_id["hourly"]["fields"]["total"], 600);
+  EXPECT_EQ(by_id["bad"]["status"], "HTTP_ERROR");
+  EXPECT_EQ(by_id["bad"]["http_status"], 500);
+  EXPECT_NE(rows.out.find("\"peak\":12345678901234567890"), std::string::npos) << rows.out;
+
+  args.push_back("--combine");
+  RunResult combined = ::gather::testing::Run(args);
+  EXPECT_EQ(combined.exit_code, 1) << combined.err;
+  auto json = nlohmann::json::parse(combined.out);
+  EXPECT_EQ(json["daily"]["total"], 500);
+  EXPECT_EQ(json["weekly"]["total"], 600);
+  EXPECT_EQ(json["errors"]["bad"]["status"], "HTTP_ERROR");
+  EXPECT_FALSE(json.contains("bad"));
+}
+
 }  // namespace
 }  // namespace gather::testing

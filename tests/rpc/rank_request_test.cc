@@ -29,7 +29,7 @@ TEST(RankRequestTest, ValidRequestGivesDefaults) {
   EXPECT_EQ(plan->jobs.size(), 1u);
   EXPECT_EQ(plan->policy.concurrency, 50);
   EXPECT_EQ(plan->policy.timeout, absl::Seconds(10));
-  EXPECT_EQ(plan->score.across_reducer, extract::Reducer::kMax);
+  EXPECT_EQ(plan->score->across_reducer, extract::Reducer::kMax);
 }
 
 TEST(RankRequestTest, NamesTheFieldAtFault) {
@@ -104,6 +104,41 @@ TEST(RankRequestTest, DiscoveryIsValidated) {
   request.add_jobs()->set_url("http://127.0.0.1:1/a");
   d->set_index_url("http://127.0.0.1:1/api/v1/charts");
   ExpectInvalid(request, "jobs");
+}
+
+TEST(RankRequestTest, FieldsWithoutAScoreFetchAndExtractOnly) {
+  v1::FetchAndRankRequest request = ValidRequest();
+  request.clear_score();
+  ExpectInvalid(request, "score");  // neither a score nor fields
+  v1::Field* field = request.add_fields();
+  field->set_name("total");
+  field->set_pointer("/total");
+  request.add_required("/total");
+  auto plan = BuildRankPlan(request, config::Limits{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_FALSE(plan->score.has_value());
+  ASSERT_EQ(plan->fields.size(), 1u);
+  EXPECT_EQ(plan->fields[0].name, "total");
+  EXPECT_EQ(plan->required.size(), 1u);
+  request.mutable_fields(0)->set_pointer("total");  // no leading '/'
+  ExpectInvalid(request, "fields[0].pointer");
+}
+
+TEST(RankRequestTest, MethodsAndBodies) {
+  v1::FetchAndRankRequest request = ValidRequest();
+  request.set_method("post");
+  request.set_body(R"({"q": 1})");
+  auto plan = BuildRankPlan(request, config::Limits{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_EQ(plan->method, fetch::Method::kPost);
+  EXPECT_EQ(plan->body, R"({"q": 1})");
+  ASSERT_TRUE(plan->jobs[0].headers);
+  EXPECT_NE(plan->jobs[0].headers->signature().find("Content-Type: application/json"),
+            std::string::npos);
+  request.set_method("GET");
+  ExpectInvalid(request, "body");
+  request.set_method("TRACE");
+  ExpectInvalid(request, "method");
 }
 
 }  // namespace
