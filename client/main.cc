@@ -7,6 +7,7 @@
 #include "client/commands/fetch.h"
 #include "client/commands/health.h"
 #include "client/commands/lookup.h"
+#include "client/commands/netdata.h"
 #include "client/commands/rank.h"
 
 int main(int argc, char** argv) {
@@ -72,11 +73,17 @@ int main(int argc, char** argv) {
       "netdata", "Rank every chart of a netdata agent by its recent average: list /api/v1/charts,\n"
                  "fetch /api/v1/data for each chart concurrently, score = mean over rows of each\n"
                  "row's mean (time column and nulls skipped).");
-  netdata_cmd->add_option("--dashboard", netdata.dashboard, "netdata agent URL, e.g. http://127.0.0.1:19999")->required();
+  netdata_cmd->add_option("dashboard", netdata.dashboard,
+                          "the dashboard URL as copied from the browser, e.g.\n"
+                          "'http://127.0.0.1:19999/#menu_system_submenu_cpu;after=-600000;before=0'\n"
+                          "(its after=/before= in milliseconds set the window)");
+  netdata_cmd->add_option("--dashboard", netdata.dashboard, "the same URL, as a flag");
   netdata_cmd->add_option("--top", netdata.top, "charts to show (0 = all)")->capture_default_str();
   netdata_cmd->add_option("--points", netdata.points, "points per chart")->capture_default_str();
-  netdata_cmd->add_option("--after", netdata.after, "start, seconds relative to now")->capture_default_str();
-  netdata_cmd->add_option("--before", netdata.before, "end, seconds relative to now")->capture_default_str();
+  netdata_cmd->add_option("--after", netdata.after,
+                          "start, seconds relative to now (default: the URL's after=, else -600)");
+  netdata_cmd->add_option("--before", netdata.before,
+                          "end, seconds relative to now (default: the URL's before=, else 0)");
   netdata_cmd->add_option("--concurrency", netdata.concurrency, "charts fetched at once (server default 50)");
   netdata_cmd->add_option("--timeout", netdata.timeout_seconds, "per-chart timeout in seconds");
   netdata_cmd->add_option("--deadline", netdata.deadline_seconds, "deadline of the whole call in seconds (0 = none)");

@@ -163,6 +163,10 @@ int ReportRpcError(const grpc::Status& status, const std::string& server) {
     case grpc::StatusCode::PERMISSION_DENIED:
       std::cerr << "gather: gatherd denied the call: " << status.error_message() << "\n";
       return kExitUsage;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      // The call could not go on for a reason outside gatherd (e.g. a discovery index failed).
+      std::cerr << "gather: " << status.error_message() << "\n";
+      return kExitJobsFailed;
     case grpc::StatusCode::UNAVAILABLE:
       std::cerr << "gather: cannot reach gatherd at " << server << " or it failed: "
                 << status.error_message() << "\n";

@@ -182,46 +182,4 @@ int RunRank(const RankOptions& options) {
   return failures.empty() ? kExitOk : kExitJobsFailed;
 }
 
-absl::StatusOr<RankOptions> NetdataRankOptions(const NetdataOptions& options) {
-  std::string base(absl::StripSuffix(options.dashboard, "/"));
-  if (base.empty()) return absl::InvalidArgumentError("--dashboard is required");
-  if (options.points <= 0) return absl::InvalidArgumentError("--points must be positive");
-  RankOptions rank;
-  rank.connection = options.connection;
-  rank.index_url = base + "/api/v1/charts";
-  rank.keys_pointer = "/charts";
-  rank.url_template = absl::StrCat(base, "/api/v1/data?chart={key}&points=", options.points,
-                                   "&after=", options.after, "&before=", options.before);
-  rank.values_pointer = "/data";
-  rank.skip_columns = 1;  // the time column
-  rank.row_reducer = "mean";
-  rank.across_reducer = "mean";
-  rank.top = options.top;
-  rank.concurrency = options.concurrency;
-  rank.timeout_seconds = options.timeout_seconds;
-  rank.deadline_seconds = options.deadline_seconds;
-  rank.rate = options.rate;
-  rank.max_attempts = options.max_attempts;
-  rank.headers = options.headers;
-  rank.credential = options.credential;
-  rank.json = options.json;
-  rank.id_column = "chart";
-  rank.link = [base](const std::string& chart) {
-    // The dashboard's menu anchor for the chart: type "system", family "cpu" for "system.cpu".
-    size_t dot = chart.find('.');
-    if (dot == std::string::npos) return absl::StrCat(base, "/#menu_", chart);
-    return absl::StrCat(base, "/#menu_", chart.substr(0, dot), "_submenu_", chart.substr(dot + 1));
-  };
-  return rank;
-}
-
-int RunNetdata(const NetdataOptions& options) {
-  auto rank = NetdataRankOptions(options);
-  if (!rank.ok()) {
-    std::cerr << "gather: " << rank.status().message() << "\n";
-    return kExitUsage;
-  }
-  return RunRank(*rank);
-}
-
 }  // namespace gather::client

@@ -53,28 +53,6 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& opti
 // Runs the RPC and prints the ranking to stdout. Returns an exit code (common.h).
 int RunRank(const RankOptions& options);
 
-struct NetdataOptions {
-  ConnectionOptions connection;
-  std::string dashboard;  // e.g. http://127.0.0.1:19999
-  uint32_t top = 20;
-  int points = 5;
-  int after = -600;
-  int before = 0;
-  uint32_t concurrency = 0;
-  double timeout_seconds = 0;
-  double deadline_seconds = 0;
-  double rate = 0;
-  uint32_t max_attempts = 0;
-  std::vector<std::string> headers;
-  std::string credential;  // a credential profile held by gatherd
-  bool json = false;
-};
-
-// The RankOptions that `gather netdata` runs: discovery from /api/v1/charts, one
-// /api/v1/data call per chart, score = mean over rows of each row's mean after the time column.
-absl::StatusOr<RankOptions> NetdataRankOptions(const NetdataOptions& options);
-int RunNetdata(const NetdataOptions& options);
-
 }  // namespace gather::client
 
 #endif  // GATHER_CLIENT_COMMANDS_RANK_H_

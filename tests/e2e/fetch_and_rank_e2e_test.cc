@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <memory>
+#include <set>
 #include <signal.h>
 #include <sstream>
 
@@ -377,6 +378,43 @@ TEST_F(FetchAndRankE2eTest, UnreachableIndexFailsTheCall) {
                           "--keys", "/items", "--template", upstream_.base_url() + "/v/{key}"});
   EXPECT_EQ(run.exit_code, 3) << run.err;
   EXPECT_NE(run.err.find("discovery.index_url"), std::string::npos) << run.err;
+}
+
+TEST_F(FetchAndRankE2eTest, NetdataTakesTheDashboardUrlAsCopied) {
+  NetdataFixtureOptions options;
+  options.charts = 30;
+  NetdataFixture& fixture = Netdata(options);
+  fixture.Install(upstream_);
+  upstream_.Start();
+  StartServer();
+  const std::string url = upstream_.base_url() +
+                          "/#menu_system_submenu_cpu;after=-1800000;before=-60000;theme=slate";
+  RunResult run = Gather({"netdata", url, "--top", "0", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // Every data request asked for the URL's window, in seconds.
+  EXPECT_EQ(fixture.windows(), (std::set<std::string>{"after=-1800&before=-60"}));
+  std::vector<Expected> expected = ExpectedRanking(fixture, 5);
+  std::vector<std::string> lines = absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), expected.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    nlohmann::json line = nlohmann::json::parse(lines[i]);
+    EXPECT_EQ(line["id"], expected[i].chart);
+    const std::string& chart = expected[i].chart;
+    std::string type = chart.substr(0, chart.find('.'));
+    std::string family = chart.substr(chart.find('.') + 1);
+    EXPECT_EQ(line["link"], absl::StrCat(upstream_.base_url(), "/#menu_", type, "_submenu_",
+                                         family, ";after=-1800000;before=-60000"));
+  }
+}
+
+TEST_F(FetchAndRankE2eTest, NetdataNamesAFailedIndexAndItsStatus) {
+  upstream_.Start();  // no /api/v1/charts: 404
+  StartServer();
+  RunResult run = Gather({"netdata", upstream_.base_url() + "/#menu_system;after=-600000"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find(upstream_.base_url() + "/api/v1/charts"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("HTTP 404"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("cannot reach gatherd"), std::string::npos) << run.err;
 }
 
 }  // namespace

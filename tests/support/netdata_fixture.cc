@@ -119,6 +119,11 @@ void NetdataFixture::Install(TestUpstream& upstream) {
       response.status = 503;
       return;
     }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      windows_.insert(absl::StrCat("after=", request.get_param_value("after"),
+                                   "&before=", request.get_param_value("before")));
+    }
     std::string chart = request.get_param_value("chart");
     int points = 5;
     if (request.has_param("points") && !absl::SimpleAtoi(request.get_param_value("points"), &points)) {

@@ -3,6 +3,8 @@
 #ifndef GATHER_TESTS_SUPPORT_NETDATA_FIXTURE_H_
 #define GATHER_TESTS_SUPPORT_NETDATA_FIXTURE_H_
 
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,8 +35,16 @@ class NetdataFixture {
   std::string ChartsJson() const;
   std::string DataJson(const std::string& chart, int points) const;
 
+  // The "after=A&before=B" of every /api/v1/data request so far, each once (thread-safe).
+  std::set<std::string> windows() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return windows_;
+  }
+
  private:
   NetdataFixtureOptions options_;
+  mutable std::mutex mu_;
+  std::set<std::string> windows_;  // guarded by mu_
   std::vector<std::string> names_;
 };
 
