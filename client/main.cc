@@ -72,7 +72,10 @@ int main(int argc, char** argv) {
   CLI::App* netdata_cmd = app.add_subcommand(
       "netdata", "Rank every chart of a netdata agent by its recent average: list /api/v1/charts,\n"
                  "fetch /api/v1/data for each chart concurrently, score = mean over rows of each\n"
-                 "row's mean (time column and nulls skipped).");
+                 "row's mean (time column and nulls skipped). Links go back to each chart in the\n"
+                 "dashboard, over the same window.\n"
+                 "Example (the URL as copied from the browser):\n"
+                 "  gather netdata 'http://127.0.0.1:19999/#menu_system_submenu_cpu;after=-600000;before=0;theme=slate'");
   netdata_cmd->add_option("dashboard", netdata.dashboard,
                           "the dashboard URL as copied from the browser, e.g.\n"
                           "'http://127.0.0.1:19999/#menu_system_submenu_cpu;after=-600000;before=0'\n"
@@ -125,9 +128,17 @@ int main(int argc, char** argv) {
       "Look up many keys against one URL template, extract named fields from each JSON answer,\n"
       "and write one row per key (JSONL or CSV). Keys stream through gatherd's BatchLookup with\n"
       "bounded memory; --resume continues an interrupted run.\n"
-      "Example: gather lookup --template 'https://api.example/v2/entities/{key}' --keys ids.txt \\\n"
-      "  --field label=/label --field city=/location/cityLabel --require /location \\\n"
-      "  --header 'Authorization: Bearer ...' --out entities.csv");
+      "Examples:\n"
+      "  gather lookup --template 'https://api.example/v2/entities/{key}' --keys ids.txt \\\n"
+      "    --field label=/label --field city=/location/cityLabel --require /location \\\n"
+      "    --header 'Authorization: Bearer ...' --out entities.csv\n"
+      "  # one Places search per CSV row (columns lat,lng,keyword,radius), 20 results per page:\n"
+      "  gather lookup --keys places.csv --out places.jsonl --field results=/results \\\n"
+      "    --template 'https://maps.example/nearbysearch/json?location={lat},{lng}&keyword={keyword}&radius={radius}'\n"
+      "  # POST a JSON search per row, values JSON-escaped (\"{q}\" a string, {size} a number):\n"
+      "  gather lookup --keys queries.jsonl --method POST --idempotent --out hits.jsonl \\\n"
+      "    --template 'https://search.example/_search' --body '{\"query\": \"{q}\", \"size\": {size}}' \\\n"
+      "    --field total=/hits/total");
   lookup_cmd->add_option("--template", lookup.url_template,
                          "URL with {key} (the whole line of a plain key file) or {NAME} (a column "
                          "of a CSV, TSV or JSONL row); values are percent-encoded into it")->required();
