@@ -95,6 +95,7 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& opti
     *request.add_headers() = *header;
   }
   request.set_credential(options.credential);
+  request.set_batch_results(true);
   v1::FetchPolicy* policy = request.mutable_policy();
   policy->set_concurrency(options.concurrency);
   policy->set_timeout_seconds(options.timeout_seconds);
@@ -128,7 +129,12 @@ int RunRank(const RankOptions& options) {
   std::vector<v1::JobResult> failures;
   std::optional<v1::RankSummary> summary;
   while (reader->Read(&response)) {
-    if (response.has_result()) {
+    // Batched results (what this client asks for); one result per message from older servers.
+    if (response.has_results()) {
+      for (const v1::JobResult& result : response.results().results()) {
+        if (!IsSuccess(result.status())) failures.push_back(result);
+      }
+    } else if (response.has_result()) {
       if (!IsSuccess(response.result().status())) failures.push_back(response.result());
     } else if (response.has_summary()) {
       summary = response.summary();

@@ -1,20 +1,20 @@
 // The FetchAndRank server-streaming reactor.
 //
-// Threads: the constructor and OnWriteDone/OnCancel/OnDone run on gRPC threads; OnFetchDone runs
-// on the fetch engine's loop threads (several at once). mu_ guards the outbound queue and the
-// counters. One write is in flight at a time; every pending job keeps the reactor alive; Finish
-// is called only after the last job's result and the summary are written (or the stream broke),
-// and OnDone deletes. A write is outstanding until both its OnWriteDone ran and the thread that
-// started it returned (WriteHandoff). After mu_ is released, code that nothing keeps alive
-// touches only locals: another thread may finish the call and delete it.
+// Owns the call's jobs and its ranking; the outbound side (batches, the write in flight, the
+// summary, Finish, metrics and the log line) is its StreamCore, whose mutex guards the state
+// below it. Threads: the constructor, OnWriteDone, OnCancel and OnDone run on gRPC threads;
+// OnFetchDone on the fetch engine's loop threads (several at once); Drain on main's thread at
+// shutdown. Every pending job (and the index fetch) keeps the call alive; the core calls Finish
+// once they are done and everything is written, and OnDone deletes.
+//
+// With batch_results the results go out in JobResultBatch messages; without it (older clients)
+// one JobResult per message. Either way every row stays in the core until written; their number
+// is bounded by the call's jobs, which the server's job queue bounds (see stream_core.h).
 #ifndef GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 #define GATHER_SERVICE_RPC_FETCH_AND_RANK_REACTOR_H_
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -25,18 +25,20 @@
 #include "service/fetch/fetch_engine.h"
 #include "service/rpc/rank_request.h"
 #include "service/rpc/service_state.h"
-#include "service/rpc/write_handoff.h"
+#include "service/rpc/stream_core.h"
 
 namespace gather::rpc {
 
-class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRankResponse>,
-                                  public fetch::FetchSink,
-                                  public Drainable {
+class FetchAndRankReactor final
+    : public grpc::ServerWriteReactor<v1::FetchAndRankResponse>,
+      public fetch::FetchSink,
+      public Drainable,
+      private StreamHost<v1::FetchAndRankResponse, v1::JobResult> {
  public:
   FetchAndRankReactor(ServiceState* state, grpc::CallbackServerContext* context,
                       const v1::FetchAndRankRequest* request);
 
-  void OnWriteDone(bool ok) override;
+  void OnWriteDone(bool ok) override { core_.OnWriteDone(ok); }
   void OnCancel() override;
   void OnDone() override;
   void OnFetchDone(uint64_t tag, fetch::FetchResult& result) override;
@@ -44,62 +46,45 @@ class FetchAndRankReactor final : public grpc::ServerWriteReactor<v1::FetchAndRa
   void Drain() override;
 
  private:
-  // Finish() with the RPC's status recorded in the metrics.
-  void FinishRpc(const grpc::Status& status);
+  using Core = StreamCore<v1::FetchAndRankResponse, v1::JobResult>;
   static constexpr uint64_t kIndexTag = UINT64_MAX;
 
-  // What to do once mu_ is released.
-  struct Action {
-    const v1::FetchAndRankResponse* write = nullptr;
-    std::optional<grpc::Status> finish;
-  };
+  // StreamHost (called by core_).
+  void StartWriteLocked(const v1::FetchAndRankResponse* message) override { StartWrite(message); }
+  void FinishCall(const grpc::Status& status) override { Finish(status); }
+  bool DrainedLocked() override { return pending_ == 0; }
+  void BuildSummaryLocked(v1::FetchAndRankResponse* message) override;
+  grpc::Status EndStatusLocked() override { return grpc::Status::OK; }
+  void StreamBrokeLocked() override;
+  google::protobuf::RepeatedPtrField<v1::JobResult>* BatchRows(
+      v1::FetchAndRankResponse* message) override {
+    return message->mutable_results()->mutable_results();
+  }
+  v1::JobResult* SingleRow(v1::FetchAndRankResponse* message) override {
+    return message->mutable_result();
+  }
 
   fetch::FetchRequest MakeRequest(const RankJob& job) const;
   void HandleIndex(fetch::FetchResult& result);
   void HandleJob(uint64_t tag, fetch::FetchResult& result);
-  // Queues `message` and returns what to start (call with mu_ held).
-  Action EnqueueLocked(v1::FetchAndRankResponse message);
-  // After a job completed or a write finished: the summary, the next write, or Finish.
-  Action NextLocked();
-  // The bookkeeping of a write that is over (WriteHandoff): the next write or the end. Sets
-  // `cancel` when the write failed (the caller is gone). Call with mu_ held.
-  Action WriteOverLocked(bool ok, bool* cancel);
-  // One of a write's two ends (WriteHandoff): the starting thread `returned` from StartWrite, or
-  // OnWriteDone(ok) ran. When that makes the write over: its bookkeeping, the group cancelled if
-  // the write failed, and what to start next; nullopt while the other end is still to come.
-  std::optional<Action> EndWritePart(bool returned, bool ok);
-  // Starts what `action` says. Static, and `self` is touched only when the action has
-  // something to do: with nothing to do, another thread may already have deleted the call
-  // (even a member call on it would be undefined).
-  static void Act(FetchAndRankReactor* self, Action action);
 
   ServiceState* state_;
   grpc::CallbackServerContext* context_;
+  Core core_;
   bool admitted_ = false;
-  std::optional<RankPlan> plan_;
-  absl::Time start_;
+  std::optional<RankPlan> plan_;  // set by the constructor before any job exists; then read-only
   absl::Time rpc_deadline_ = absl::InfiniteFuture();
   fetch::GroupId group_ = 0;
   bool group_open_ = false;
-  bool registered_ = false;            // in the ServiceState's registry (Drain reaches it)
-  std::atomic<bool> draining_{false};  // Drain ran (written under mu_)
+  bool registered_ = false;     // in the ServiceState's registry (Drain reaches it)
   uint64_t reserved_jobs_ = 0;  // room taken in the server's job queue, given back in OnDone
 
-  std::mutex mu_;
+  // Guarded by core_.mu().
+  std::atomic<bool> draining_{false};  // Drain ran (written under the mutex)
   bool cancelled_ = false;             // OnCancel ran
   std::vector<RankJob> jobs_;          // by tag; written before their submit
   uint64_t pending_ = 0;               // jobs (and the index fetch) not yet completed
   std::vector<extract::Scored> scored_;
-  std::map<int, uint64_t> status_counts_;
-  std::string caller_name_ = "unauthenticated";
-  uint64_t bytes_ = 0;
-  std::optional<grpc::Status> failure_;  // ends the RPC with this status once jobs drained
-  std::deque<v1::FetchAndRankResponse> outbound_;
-  bool writing_ = false;  // a write is outstanding (see write_)
-  WriteHandoff write_;
-  bool write_failed_ = false;
-  bool summary_queued_ = false;
-  bool finished_ = false;
 };
 
 }  // namespace gather::rpc

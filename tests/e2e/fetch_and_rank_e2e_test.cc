@@ -376,8 +376,12 @@ TEST_F(FetchAndRankE2eTest, UnreachableIndexFailsTheCall) {
   StartServer();
   RunResult run = Gather({"rank", "--pointer", "/v", "--index", upstream_.base_url() + "/nope",
                           "--keys", "/items", "--template", upstream_.base_url() + "/v/{key}"});
-  EXPECT_EQ(run.exit_code, 3) << run.err;
-  EXPECT_NE(run.err.find("discovery.index_url"), std::string::npos) << run.err;
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_NE(run.err.find("discovery.index_url: fetching the index " + upstream_.base_url() +
+                         "/nope failed: HTTP_ERROR (HTTP 404)"),
+            std::string::npos)
+      << run.err;
+  EXPECT_EQ(run.err.find("cannot reach gatherd"), std::string::npos) << run.err;
 }
 
 TEST_F(FetchAndRankE2eTest, NetdataTakesTheDashboardUrlAsCopied) {

@@ -7,6 +7,7 @@
 #define GATHER_TESTS_MOCKS_FAKE_FETCH_ENGINE_H_
 
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -119,14 +120,19 @@ class FakeFetchEngine final : public fetch::FetchEngine {
   }
 
   // Answers every waiting job with `respond` (on the engine thread); returns how many.
-  int AnswerAll(const Responder& respond) {
+  int AnswerAll(const Responder& respond) { return AnswerFirst(SIZE_MAX, respond); }
+  // Answers the `n` jobs that have waited longest (or all, if fewer wait); returns how many.
+  int AnswerFirst(size_t n, const Responder& respond) {
     std::mutex done_mu;
     std::condition_variable done_cv;
     bool done = false;
     int answered = 0;
     Post([&] {
-      std::deque<Waiting> jobs = std::move(waiting_);
-      waiting_.clear();
+      std::deque<Waiting> jobs;
+      while (!waiting_.empty() && jobs.size() < n) {
+        jobs.push_back(std::move(waiting_.front()));
+        waiting_.pop_front();
+      }
       for (Waiting& job : jobs) {
         fetch::FetchResult result = respond(job.request);
         Deliver(job.group, job.tag, result);

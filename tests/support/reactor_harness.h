@@ -34,21 +34,26 @@ class ReactorHarness {
   FakeFetchEngine& engine() { return engine_; }
   rpc::ServiceState& state() { return state_; }
   v1::Gather::Stub& stub() { return *stub_; }
+  // A stub on a channel of its own, made with `args` (e.g. to bound the client's receive window).
+  std::unique_ptr<v1::Gather::Stub> NewStub(const grpc::ChannelArguments& args) {
+    return v1::Gather::NewStub(grpc::CreateCustomChannel(
+        absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials(), args));
+  }
 
  private:
   void Start() {
     grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterService(&service_);
     server_ = builder.BuildAndStart();
-    stub_ = v1::Gather::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
+    stub_ = v1::Gather::NewStub(grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_),
                                                     grpc::InsecureChannelCredentials()));
   }
 
   FakeFetchEngine engine_;  // first: outlives the server's reactors
   rpc::ServiceState state_;
   rpc::GatherService service_{&state_};
+  int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Gather::Stub> stub_;
 };
