@@ -144,6 +144,7 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildFetchRequest(const FetchOptions& op
   }
   request.set_credential(options.credential);
   request.set_top_n(0);
+  request.set_batch_results(true);
   if (options.timeout_seconds < 0) return absl::InvalidArgumentError("--timeout must be >= 0");
   if (options.rate < 0) return absl::InvalidArgumentError("--rate must be >= 0");
   v1::FetchPolicy* policy = request.mutable_policy();
@@ -213,6 +214,9 @@ int RunFetch(const FetchOptions& options) {
   };
   while (reader->Read(&response)) {
     if (response.has_result()) on_result(response.result());
+    if (response.has_results()) {
+      for (const v1::JobResult& row : response.results().results()) on_result(row);
+    }
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return ReportRpcError(status, options.connection.server);

@@ -165,6 +165,9 @@ int RunNetdata(const NetdataOptions& options) {
   std::optional<v1::JobResult> index;
   while (reader->Read(&response)) {
     if (response.has_result()) index = response.result();
+    if (response.has_results() && response.results().results_size() > 0) {
+      index = response.results().results(0);
+    }
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) return ReportRpcError(status, options.connection.server);
