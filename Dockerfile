@@ -19,6 +19,7 @@ COPY CMakeLists.txt ./
 COPY proto proto
 COPY service service
 COPY client client
+COPY common common
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGATHER_BUILD_TESTS=OFF \
       -DGATHER_WERROR=OFF \
  && cmake --build /build -j "${JOBS}" --target gatherd gather \
