@@ -64,7 +64,8 @@ std::string UrlTemplate::Expand(absl::string_view key) const {
 absl::Status CheckUrlTemplate(absl::string_view text) {
   TextTemplate tmpl = TextTemplate::Parse(text);
   size_t scheme_end = text.find("://");
-  absl::string_view first_name = tmpl.names().empty() ? "" : tmpl.names().front();
+  // A copy: "?:" between "" and a std::string makes a temporary string.
+  const std::string first_name = tmpl.names().empty() ? std::string() : tmpl.names().front();
   if (!tmpl.names().empty() &&
       (scheme_end == absl::string_view::npos || tmpl.prefix().size() < scheme_end + 3)) {
     return absl::InvalidArgumentError(
