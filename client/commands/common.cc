@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/json_pointer.h"
 #include "common/status_names.h"
 
 namespace gather::client {
@@ -146,6 +147,38 @@ absl::StatusOr<v1::Header> ParseHeaderFlag(absl::string_view text) {
 }
 
 absl::string_view StatusName(v1::JobStatus status) { return common::JobStatusName(status); }
+
+absl::StatusOr<v1::Field> ParseFieldFlag(const std::string& text,
+                                         const std::vector<std::string>& names) {
+  size_t equals = text.find('=');
+  if (equals == std::string::npos || equals == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--field \"", text, "\": expected NAME=/json/pointer"));
+  }
+  std::string name = text.substr(0, equals);
+  std::string pointer = text.substr(equals + 1);
+  if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--field ", name, ": ", parsed.status().message()));
+  }
+  for (const std::string& existing : names) {
+    if (existing == name) {
+      return absl::InvalidArgumentError(absl::StrCat("--field ", name, ": given twice"));
+    }
+  }
+  v1::Field field;
+  field.set_name(std::move(name));
+  field.set_pointer(std::move(pointer));
+  return field;
+}
+
+absl::Status CheckRequireFlag(const std::string& pointer) {
+  if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--require \"", pointer, "\": ", parsed.status().message()));
+  }
+  return absl::OkStatus();
+}
 
 bool IsSuccess(v1::JobStatus status) {
   return status == v1::JOB_STATUS_OK || status == v1::JOB_STATUS_MISSING;

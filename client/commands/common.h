@@ -61,6 +61,12 @@ void ApplyConnectionEnvironment(ConnectionOptions& options);
 // Parses "Name: value" into a Header. The value is never echoed in errors.
 absl::StatusOr<v1::Header> ParseHeaderFlag(absl::string_view text);
 
+// "--field NAME=/json/pointer" (`names`: the fields given before it, none may repeat) and
+// "--require /json/pointer"; INVALID_ARGUMENT names the flag.
+absl::StatusOr<v1::Field> ParseFieldFlag(const std::string& text,
+                                         const std::vector<std::string>& names);
+absl::Status CheckRequireFlag(const std::string& pointer);
+
 // "OK", "HTTP_ERROR", ... (the enum name without JOB_STATUS_).
 absl::string_view StatusName(v1::JobStatus status);
 

@@ -90,32 +90,13 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildFetchRequest(const FetchOptions& op
     return absl::InvalidArgumentError("--field NAME=/json/pointer is required (at least one)");
   }
   for (const std::string& text : options.fields) {
-    size_t equals = text.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--field \"", text, "\": expected NAME=/json/pointer"));
-    }
-    std::string name = text.substr(0, equals);
-    std::string pointer = text.substr(equals + 1);
-    if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--field ", name, ": ", parsed.status().message()));
-    }
-    for (const std::string& existing : *field_names) {
-      if (existing == name) {
-        return absl::InvalidArgumentError(absl::StrCat("--field ", name, ": given twice"));
-      }
-    }
-    v1::Field* field = request.add_fields();
-    field->set_name(name);
-    field->set_pointer(pointer);
-    field_names->push_back(std::move(name));
+    auto field = ParseFieldFlag(text, *field_names);
+    if (!field.ok()) return field.status();
+    field_names->push_back(field->name());
+    *request.add_fields() = *std::move(field);
   }
   for (const std::string& pointer : options.required) {
-    if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--require \"", pointer, "\": ", parsed.status().message()));
-    }
+    if (absl::Status status = CheckRequireFlag(pointer); !status.ok()) return status;
     request.add_required(pointer);
   }
   const std::string method = absl::AsciiStrToUpper(options.method);

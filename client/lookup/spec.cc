@@ -61,36 +61,17 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
         "--template: no placeholder such as {key} in the URL (or in --body)");
   }
   for (const std::string& text : options.fields) {
-    size_t equals = text.find('=');
-    if (equals == std::string::npos || equals == 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--field \"", text, "\": expected NAME=/json/pointer"));
+    auto field = ParseFieldFlag(text, *field_names);
+    if (!field.ok()) return field.status();
+    if (field->name() == "seq" || field->name() == "key") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--field ", field->name(), ": the name is taken by the output's own column"));
     }
-    std::string name = text.substr(0, equals);
-    std::string pointer = text.substr(equals + 1);
-    if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--field ", name, ": ", parsed.status().message()));
-    }
-    for (const std::string& existing : *field_names) {
-      if (existing == name) {
-        return absl::InvalidArgumentError(absl::StrCat("--field ", name, ": given twice"));
-      }
-    }
-    if (name == "seq" || name == "key") {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--field ", name, ": the name is taken by the output's own column"));
-    }
-    v1::Field* field = spec.add_fields();
-    field->set_name(name);
-    field->set_pointer(pointer);
-    field_names->push_back(std::move(name));
+    field_names->push_back(field->name());
+    *spec.add_fields() = *std::move(field);
   }
   for (const std::string& pointer : options.required) {
-    if (auto parsed = common::ParseJsonPointer(pointer); !parsed.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--require \"", pointer, "\": ", parsed.status().message()));
-    }
+    if (absl::Status status = CheckRequireFlag(pointer); !status.ok()) return status;
     spec.add_required(pointer);
   }
   for (const std::string& text : options.headers) {
