@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/url.h"
 
 namespace gather::extract {
@@ -77,6 +78,71 @@ absl::Status ValidateHttpUrl(absl::string_view url) {
         absl::StrCat("URL host is ambiguous (curl reads \"", host, "\")"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ResolveHttpUrl(absl::string_view base, absl::string_view reference) {
+  if (absl::StrContains(reference, absl::string_view("\0", 1))) {
+    return absl::InvalidArgumentError("URL contains a NUL byte");
+  }
+  std::unique_ptr<CURLU, UrlDeleter> handle(curl_url());
+  std::string text(base);
+  if (CURLUcode rc = curl_url_set(handle.get(), CURLUPART_URL, text.c_str(), 0); rc != CURLUE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the base URL is not valid (", curl_url_strerror(rc), ")"));
+  }
+  text = std::string(reference);
+  // Setting a URL on a handle that holds one resolves it as a reference (curl_url_set(3)).
+  if (CURLUcode rc = curl_url_set(handle.get(), CURLUPART_URL, text.c_str(), 0); rc != CURLUE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid URL (", curl_url_strerror(rc), ")"));
+  }
+  curl_url_set(handle.get(), CURLUPART_FRAGMENT, nullptr, 0);
+  char* raw = nullptr;
+  if (curl_url_get(handle.get(), CURLUPART_URL, &raw, 0) != CURLUE_OK || raw == nullptr) {
+    return absl::InvalidArgumentError("not a valid URL");
+  }
+  std::string url(raw);
+  curl_free(raw);
+  if (absl::Status status = ValidateHttpUrl(url); !status.ok()) return status;
+  return url;
+}
+
+absl::StatusOr<std::string> WithQueryParameter(absl::string_view url, absl::string_view name,
+                                               absl::string_view value) {
+  std::unique_ptr<CURLU, UrlDeleter> handle(curl_url());
+  std::string text(url);
+  if (CURLUcode rc = curl_url_set(handle.get(), CURLUPART_URL, text.c_str(), 0); rc != CURLUE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a valid URL (", curl_url_strerror(rc), ")"));
+  }
+  std::string query;
+  char* raw = nullptr;
+  if (curl_url_get(handle.get(), CURLUPART_QUERY, &raw, 0) == CURLUE_OK && raw != nullptr) {
+    query = raw;
+    curl_free(raw);
+  }
+  const std::string encoded_name = common::PercentEncode(name);
+  std::string rebuilt;
+  for (absl::string_view part : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    absl::string_view key = part.substr(0, part.find('='));
+    if (key == name || key == encoded_name) continue;
+    if (!rebuilt.empty()) rebuilt.push_back('&');
+    absl::StrAppend(&rebuilt, part);
+  }
+  if (!rebuilt.empty()) rebuilt.push_back('&');
+  absl::StrAppend(&rebuilt, encoded_name, "=", common::PercentEncode(value));
+  if (CURLUcode rc = curl_url_set(handle.get(), CURLUPART_QUERY, rebuilt.c_str(), 0);
+      rc != CURLUE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot set the query (", curl_url_strerror(rc), ")"));
+  }
+  raw = nullptr;
+  if (curl_url_get(handle.get(), CURLUPART_URL, &raw, 0) != CURLUE_OK || raw == nullptr) {
+    return absl::InvalidArgumentError("not a valid URL");
+  }
+  std::string out(raw);
+  curl_free(raw);
+  return out;
 }
 
 absl::StatusOr<common::UrlTemplate> ParseUrlTemplate(absl::string_view text) {

@@ -87,6 +87,8 @@ void Coalescer::Remember(const std::string& key, const FetchResult& result, absl
   recent.result.outcome = result.outcome;
   recent.result.http_status = result.http_status;
   recent.result.body = result.body;
+  recent.result.link = result.link;
+  recent.result.final_url = result.final_url;
   recent.result.latency = result.latency;
   recent_order_.emplace_back(expires, key);
 }

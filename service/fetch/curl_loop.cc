@@ -413,6 +413,7 @@ bool CurlLoop::FollowRedirect(Transfer& transfer, absl::Time now) {
   transfer.url = std::move(hop->url);
   ++transfer.hops;
   transfer.retry_after.clear();
+  transfer.link.clear();
   transfer.header_lines = 0;
   if (transfer.ends <= now) return false;  // the 3xx arrived as time ran out: it is the answer
   return Launch(transfer, now);
@@ -440,7 +441,11 @@ void CurlLoop::OnTransferDone(Transfer* transfer, CURLcode code) {
     result.outcome = FetchOutcome::kRedirectError;
     result.error = transfer->redirect_error;
   }
-  if (result.outcome == FetchOutcome::kResponse) result.body = std::move(transfer->body);
+  if (result.outcome == FetchOutcome::kResponse) {
+    result.body = std::move(transfer->body);
+    result.link = std::move(transfer->link);
+    if (transfer->hops > 0) result.final_url = transfer->url;
+  }
   if (running.transfers.size() > 1) {
     if (result.outcome != FetchOutcome::kResponse) {
       // A failed transfer never wins while its twin runs: the twin may still answer.
@@ -642,7 +647,12 @@ size_t CurlLoop::OnHeader(char* data, size_t size, size_t count, void* user) {
   absl::string_view line(data, length);
   if (absl::StartsWith(line, "HTTP/")) {
     transfer->retry_after.clear();  // a new response (after a 100 Continue)
+    transfer->link.clear();
     transfer->header_lines = 0;
+  } else if (line.size() > 5 && absl::EqualsIgnoreCase(line.substr(0, 5), "link:")) {
+    // Several Link lines are one list (RFC 9110 5.3); the header size cap bounds it.
+    if (!transfer->link.empty()) transfer->link.append(", ");
+    absl::StrAppend(&transfer->link, absl::StripAsciiWhitespace(line.substr(5)));
   } else if (line.size() > 12 && absl::EqualsIgnoreCase(line.substr(0, 12), "retry-after:")) {
     transfer->retry_after = std::string(absl::StripAsciiWhitespace(line.substr(12)));
   }

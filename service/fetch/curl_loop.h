@@ -114,6 +114,7 @@ class CurlLoop {
     bool deadline_bound = false;
     std::string redirect_error;
     std::string retry_after;  // the last response's Retry-After
+    std::string link;         // the last response's Link header lines, joined with ", "
     int header_lines = 0;
     bool as_get = false;  // a redirect turned the request into a GET (FollowRedirect)
     char error_buffer[CURL_ERROR_SIZE] = {};

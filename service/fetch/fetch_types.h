@@ -111,6 +111,10 @@ struct FetchResult {
   bool shared = false;
   // The last transfer failed to connect: no byte of the request went out.
   bool not_sent = false;
+  // With a response: its Link header (several lines joined with ", "), empty when none; and the
+  // URL that answered when redirects were followed (empty: the request's URL answered).
+  std::string link;
+  std::string final_url;
 };
 
 // Receives the completion of every job submitted to a group, on one of the engine's loop threads

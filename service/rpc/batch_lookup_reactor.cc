@@ -195,6 +195,7 @@ void BatchLookupReactor::HandleKeys() {
       }
       slots_[slot].seq = key.seq();
       slots_[slot].key = std::move(*key.mutable_key());
+      if (plan_->paging) slots_[slot].pages = std::make_unique<KeyPages>(*plan_->paging, request);
       index = slot;  // the job's tag from here on
     }
     pending_ += batch.size();
@@ -226,6 +227,10 @@ void BatchLookupReactor::HandleKeys() {
 }
 
 void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
+  if (plan_->paging) {
+    OnPageDone(tag, result);
+    return;
+  }
   std::string error;
   v1::JobStatus status = JobStatusOf(result, state_->follow_redirects, &error);
   extract::ExtractOutcome* extracted = nullptr;
@@ -270,8 +275,7 @@ void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
       if (result.shared) row->set_shared(true);
       core_.AddRowBytesLocked(row_bytes);
     }
-    slot.key.clear();
-    free_slots_.push_back(static_cast<uint32_t>(tag));
+    FreeSlotLocked(static_cast<uint32_t>(tag));
     finish = core_.PumpLocked();
   }
   if (finish) core_.FinishRpc(*finish);
@@ -279,15 +283,21 @@ void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
 
 void BatchLookupReactor::PumpInputLocked() {
   if (reading_ || input_done_ || !group_open_ || core_.stopping_locked()) return;
-  if (pending_ + core_.held_rows_locked() >= window_) return;
+  if (pending_ + core_.held_rows_locked() + slot_rows_ >= window_) return;
   reading_ = true;
   StartRead(&request_);  // under the mutex: gRPC never runs OnReadDone inline
 }
 
 void BatchLookupReactor::BuildSummaryLocked(v1::BatchLookupResponse* message) {
-  *message->mutable_summary() =
-      BuildLookupSummary(keys_, core_.counts_locked(), absl::Now() - core_.start(),
-                         core_.body_bytes_locked(), state_->engine->HostRate(plan_->host));
+  v1::LookupSummary* summary = message->mutable_summary();
+  *summary = BuildLookupSummary(keys_, core_.counts_locked(), absl::Now() - core_.start(),
+                                core_.body_bytes_locked(), state_->engine->HostRate(plan_->host));
+  if (plan_->paging) {
+    summary->set_pages(pages_);
+    summary->set_rows(rows_);
+    summary->set_items_filtered(items_filtered_);
+    summary->set_keys_cut(keys_cut_);
+  }
 }
 
 grpc::Status BatchLookupReactor::EndStatusLocked() {

@@ -13,6 +13,11 @@
 // slow reader stops the reads and gRPC flow control pushes back on the caller; memory is bounded
 // by the window, not by the number of keys.
 //
+// Pages (LookupSpec.paging): a key stays one slot and one pending job from its first page to
+// its last; each page's completion submits the next page's job under the same tag, and the rows
+// the pages gave wait in the slot's KeyPages until the key ends, then go to the core one after
+// another (service/rpc/batch_lookup_pages.cc). Rows held in slots count toward the window too.
+//
 // Shutdown: Drain stops reading keys (a key message that arrives later is dropped unread), cancels
 // the jobs in the engine so their CANCELLED rows are sent, and ends the call: OK when the caller
 // had already sent every key (each one got a row), UNAVAILABLE when keys were left unread (the
@@ -24,6 +29,7 @@
 #define GATHER_SERVICE_RPC_BATCH_LOOKUP_REACTOR_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +38,7 @@
 #include "gather/v1/gather.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "service/fetch/fetch_engine.h"
+#include "service/rpc/key_pages.h"
 #include "service/rpc/lookup_request.h"
 #include "service/rpc/service_state.h"
 #include "service/rpc/stream_core.h"
@@ -63,6 +70,10 @@ class BatchLookupReactor final
   struct Slot {
     uint64_t seq = 0;
     std::string key;
+    // Paged calls: the key's pages so far. Touched without the mutex only by the thread that
+    // completes the key's current page (one job per key at a time); the pointer stays valid when
+    // slots_ grows.
+    std::unique_ptr<KeyPages> pages;
   };
 
   // StreamHost (called by core_).
@@ -82,6 +93,12 @@ class BatchLookupReactor final
   // The first message: validates the spec and opens the engine group.
   void HandleSpec();
   void HandleKeys();
+  // A page of a paged call answered (engine thread): submits the next page or ends the key.
+  void OnPageDone(uint64_t tag, fetch::FetchResult& result);
+  // Sends the rows of the key in `slot` as its pages ended (`step`), and frees the slot.
+  void EndPagedKeyLocked(uint32_t tag, KeyPages::Step& step, const fetch::FetchResult& last);
+  // Frees a slot whose key has its rows.
+  void FreeSlotLocked(uint32_t tag);
   // Ends the RPC with `status` once in-flight work has drained (call with the mutex held).
   void FailLocked(grpc::Status status);
   // Done with the read buffer (call with the mutex held): once reading_ is false any thread may
@@ -111,6 +128,13 @@ class BatchLookupReactor final
   std::vector<uint32_t> free_slots_;
   uint64_t pending_ = 0;  // jobs in the engine
   uint64_t keys_ = 0;
+  // Paged calls (summary and window): pages received, rows sent, items left out, keys cut by
+  // max_pages, and rows waiting in slots for their key's last page.
+  uint64_t pages_ = 0;
+  uint64_t rows_ = 0;
+  uint64_t items_filtered_ = 0;
+  uint64_t keys_cut_ = 0;
+  uint64_t slot_rows_ = 0;
   bool reading_ = false;
   bool input_done_ = false;
 };

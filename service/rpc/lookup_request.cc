@@ -113,6 +113,15 @@ absl::StatusOr<LookupPlan> BuildLookupPlan(const v1::LookupSpec& spec,
   if (!policy.ok()) return policy.status();
   plan.policy = *std::move(policy);
   plan.policy.no_redirects = credential != nullptr;
+
+  auto paging = BuildPagingPlan(spec.paging(), "spec.paging");
+  if (!paging.ok()) return paging.status();
+  plan.paging = *std::move(paging);
+  if (plan.paging) {
+    if (plan.head()) return FieldError("spec.method", "HEAD answers have no pages to follow");
+    plan.paging->keep_headers_across_origins =
+        plan.policy.redirect_keeps_headers && credential == nullptr;
+  }
   return plan;
 }
 

@@ -20,6 +20,7 @@
 #include "service/extract/json_pointer.h"
 #include "common/text_template.h"
 #include "service/fetch/fetch_types.h"
+#include "service/rpc/key_pages.h"
 #include "service/rpc/request_common.h"
 
 namespace gather::rpc {
@@ -46,6 +47,8 @@ struct LookupPlan {
   std::vector<extract::FieldSpec> fields;
   std::vector<extract::JsonPointer> required;
   ResolvedPolicy policy;
+  // Set when each key's pages are followed (LookupSpec.paging).
+  std::optional<PagingPlan> paging;
 
   bool head() const { return method == fetch::Method::kHead; }
   // True when a 2xx body must be parsed (there are fields or required pointers).

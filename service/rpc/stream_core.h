@@ -113,8 +113,10 @@ class StreamCore {
 
   // A row for `seq` ending with `status`, counted; nullptr when the call fails or the stream
   // broke (the row would never be read; it is counted but dropped).
-  Row* AddRowLocked(uint64_t seq, v1::JobStatus status) {
-    counts_.Add(status);
+  // `counted`: the row is the outcome of a job (the summary's status counts); the other rows of
+  // a key with several (pages) pass false for all but one.
+  Row* AddRowLocked(uint64_t seq, v1::JobStatus status, bool counted = true) {
+    if (counted) counts_.Add(status);
     if (stopping_locked()) return nullptr;
     Row* row = host_->BatchRows(&filling_)->Add();
     row->set_seq(seq);
