@@ -166,6 +166,22 @@ int main(int argc, char** argv) {
                        "repeating a POST or PATCH is harmless: retry, hedge and coalesce it like "
                        "a GET (by default only refused connections, 429 and 503 with "
                        "Retry-After are retried)");
+  lookup_cmd->add_option("--next-url", lookup.next_url,
+                         "follow each key's pages: the JSON pointer of the next page's URL in the body\n"
+                         "(absolute or relative; absent, null or \"\" on the last page), or 'link' for\n"
+                         "the Link header's rel=\"next\"");
+  lookup_cmd->add_option("--next-token", lookup.next_token,
+                         "follow each key's pages: the JSON pointer of a cursor in the body, sent back\n"
+                         "as the --token-param query parameter of the key's URL");
+  lookup_cmd->add_option("--token-param", lookup.token_param,
+                         "the query parameter that carries --next-token's cursor, e.g. pagetoken");
+  lookup_cmd->add_option("--items", lookup.items,
+                         "JSON pointer of an array in each page: one row per element (with \"page\" and\n"
+                         "\"item\"), fields and --require looked up in the element; \"\" when the page is\n"
+                         "the array. Without it each page is one row");
+  lookup_cmd->add_option("--max-pages", lookup.max_pages,
+                         "pages per key at most (default 100); a key with more ends OK with the rows of\n"
+                         "these pages, its last row marked \"pages_cut\"");
   lookup_cmd->add_option("--concurrency", lookup.concurrency, "transfers in flight for this run (server default 50)");
   lookup_cmd->add_option("--timeout", lookup.timeout_seconds, "per-key timeout in seconds, queue time excluded (server default 10)");
   lookup_cmd->add_option("--deadline", lookup.deadline_seconds, "deadline of the whole run in seconds (0 = none)");

@@ -80,6 +80,7 @@ int RunLookup(const LookupOptions& options) {
   KeyLayout layout;
   layout.rows = keys_input->rows();
   if (layout.rows) layout.columns = (*keys)->header().empty() ? names : (*keys)->header();
+  layout.paged = spec->has_paging();
   auto servers = ResolveServers(*targets);
   if (!servers.ok()) {
     std::cerr << "gather lookup: " << servers.status().message() << "\n";
@@ -111,6 +112,7 @@ int RunLookup(const LookupOptions& options) {
   } else {
     csv_header.push_back("key");
   }
+  if (layout.paged) csv_header.insert(csv_header.end(), {"page", "item"});
   csv_header.insert(csv_header.end(), field_names.begin(), field_names.end());
   const std::vector<std::string> csv_error_header{"seq",         "key",      "status",
                                                   "http_status", "attempts", "error"};
@@ -123,7 +125,9 @@ int RunLookup(const LookupOptions& options) {
       const std::string& path = which == 0 ? outputs->out : outputs->errors;
       if (path.empty()) continue;
       const bool errors_csv = which == 1 && csv;
-      auto scan = ScanOutput(path, format, errors_csv ? csv_error_header : csv_header, done);
+      // Paged: a key has several rows, and the last key in a file may be cut inside them.
+      auto scan = ScanOutput(path, format, errors_csv ? csv_error_header : csv_header, done,
+                             /*dry_run=*/false, /*keys_whole=*/layout.paged);
       if (!scan.ok()) {
         std::cerr << "gather lookup: " << scan.status().message() << "\n";
         return kExitUsage;
@@ -131,7 +135,11 @@ int RunLookup(const LookupOptions& options) {
       (which == 0 ? out_has_header : errors_has_header) = scan->has_header;
       if (!options.quiet) {
         std::cerr << "gather lookup: resuming: " << scan->rows << " rows in " << path;
-        if (scan->torn_bytes > 0) std::cerr << " (cut a torn last line of " << scan->torn_bytes << " bytes)";
+        if (scan->torn_bytes > 0) {
+          std::cerr << (layout.paged ? " (cut the last key's rows, to fetch it again whole: "
+                                     : " (cut a torn last line of ")
+                    << scan->torn_bytes << " bytes)";
+        }
         if (scan->duplicates > 0) std::cerr << " (" << scan->duplicates << " duplicate rows)";
         std::cerr << "\n";
       }
@@ -180,7 +188,8 @@ int RunLookup(const LookupOptions& options) {
   const bool all_rows = run.complete();
   if (!options.quiet || !all_rows) {
     double seconds = absl::ToDoubleSeconds(end - start);
-    std::cerr << "gather lookup: " << sink.rows() << " rows in " << absl::StrFormat("%.1f", seconds)
+    std::cerr << "gather lookup: " << sink.rows() << (layout.paged ? " keys" : " rows") << " in "
+              << absl::StrFormat("%.1f", seconds)
               << " s ("
               << absl::StrFormat("%.0f", seconds > 0 ? static_cast<double>(sink.rows()) / seconds
                                                      : 0.0)
@@ -199,6 +208,14 @@ int RunLookup(const LookupOptions& options) {
     }
     if (run.reconnects() > 0) std::cerr << "; " << run.reconnects() << " reconnects";
     std::cerr << "\n";
+    if (layout.paged) {
+      std::cerr << "gather lookup: " << sink.written_rows() << " rows written";
+      if (sink.keys_cut() > 0) {
+        std::cerr << "; " << sink.keys_cut()
+                  << " keys had more pages than --max-pages (their last row says pages_cut)";
+      }
+      std::cerr << "\n";
+    }
     if (run.servers_used() > 1 || shards > 1) {
       std::cerr << "gather lookup: " << shards << " shards; rows by server:";
       for (const auto& [server, count] : sink.rows_by_server()) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -51,7 +52,7 @@ bool SeqBitmap::Set(uint64_t seq) {
 
 absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat format,
                                       const std::vector<std::string>& csv_header,
-                                      SeqBitmap& done, bool dry_run) {
+                                      SeqBitmap& done, bool dry_run, bool keys_whole) {
   ScanResult result;
   struct stat info;
   if (::stat(path.c_str(), &info) != 0) {
@@ -67,7 +68,12 @@ absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat form
   std::vector<std::string> fields;
   uint64_t record = 0;
   uint64_t complete_end = 0;
+  // keys_whole: the key being read (marked once the next key starts) and where its rows begin.
+  std::optional<uint64_t> open_seq;
+  uint64_t open_start = 0;
+  uint64_t open_rows = 0;
   while ((*reader)->Next(fields)) {
+    const uint64_t record_start = complete_end;
     ++record;
     if (!(*reader)->last_complete()) break;  // torn: cut below
     complete_end = (*reader)->complete_end();
@@ -90,9 +96,25 @@ absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat form
           format == OutputFormat::kCsv ? "CSV row" : "JSON line", "; refusing to append to it"));
     }
     ++result.rows;
-    if (!done.Set(seq)) ++result.duplicates;
+    if (!keys_whole) {
+      if (!done.Set(seq)) ++result.duplicates;
+      continue;
+    }
+    if (open_seq == seq) {  // another row of the same key
+      ++open_rows;
+      continue;
+    }
+    if (open_seq && !done.Set(*open_seq)) ++result.duplicates;
+    open_seq = seq;
+    open_start = record_start;
+    open_rows = 1;
   }
   if (!(*reader)->status().ok()) return (*reader)->status();
+  if (open_seq) {
+    // The last key may be cut inside its rows: it goes, and is fetched again.
+    complete_end = open_start;
+    result.rows -= open_rows;
+  }
   result.torn_bytes = size - complete_end;
   if (result.torn_bytes > 0 && !dry_run) {
     if (::truncate(path.c_str(), static_cast<off_t>(complete_end)) != 0) {

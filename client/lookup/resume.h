@@ -41,7 +41,7 @@ class SeqBitmap {
 struct ScanResult {
   uint64_t rows = 0;         // complete result records found
   uint64_t duplicates = 0;   // records whose seq was already marked
-  uint64_t torn_bytes = 0;   // bytes cut from the end (a torn last record)
+  uint64_t torn_bytes = 0;   // bytes cut from the end (a torn last record; paged: the last key)
   bool has_header = false;   // CSV: the file starts with a complete header row
 };
 
@@ -50,9 +50,14 @@ struct ScanResult {
 // `dry_run`. A CSV file must start with `csv_header` (without its newline). A missing file scans
 // as empty. INVALID_ARGUMENT when the file is not gather output in that format (the file is
 // left as it was; `done` may hold part of its seqs).
+//
+// `keys_whole` (the rows of a paged run): a key may have several rows, one after the other, and
+// a kill may have cut the file inside the last key's rows; so the last key's rows are cut too
+// and that key is not marked (it is fetched again whole). Rows of one seq in a row are one key.
 absl::StatusOr<ScanResult> ScanOutput(const std::string& path, OutputFormat format,
                                       const std::vector<std::string>& csv_header,
-                                      SeqBitmap& done, bool dry_run = false);
+                                      SeqBitmap& done, bool dry_run = false,
+                                      bool keys_whole = false);
 
 }  // namespace gather::client
 

@@ -37,7 +37,11 @@ void AppendOnOneLine(const std::string& json, std::string& out) {
 
 void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
                     std::string& out, const KeyLayout& layout) {
-  absl::StrAppend(&out, "{\"seq\":", row.seq(), ",\"key\":");
+  absl::StrAppend(&out, "{\"seq\":", row.seq());
+  if (row.page() > 0) absl::StrAppend(&out, ",\"page\":", row.page());
+  if (row.has_item()) absl::StrAppend(&out, ",\"item\":", row.item());
+  if (row.more()) out.append(",\"more\":true");
+  out.append(",\"key\":");
   if (layout.rows && !row.key().empty() && row.key().front() == '{') {
     AppendOnOneLine(row.key(), out);  // the row's JSON object, made by the CLI
   } else {
@@ -67,6 +71,7 @@ void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>&
   out.append(",\"queue_ms\":");
   AppendMillis(row.queue_ms(), out);
   if (row.shared()) out.append(",\"shared\":true");
+  if (row.pages_cut()) out.append(",\"pages_cut\":true");
   if (!ok) {
     out.append(",\"error\":");
     common::AppendJsonString(row.error(), out);
@@ -82,6 +87,7 @@ void AppendCsvHeader(const std::vector<std::string>& field_names, std::string& o
     out.push_back(',');
     AppendCsvField(column, out);
   }
+  if (layout.paged) out.append(",page,item");
   for (const std::string& name : field_names) {
     out.push_back(',');
     AppendCsvField(name, out);
@@ -104,6 +110,10 @@ void AppendCsvRow(const v1::LookupResult& row, size_t field_count, std::string& 
       auto it = object.find(column);
       if (it != object.end() && it->is_string()) AppendCsvField(it->get<std::string>(), out);
     }
+  }
+  if (layout.paged) {
+    absl::StrAppend(&out, ",", row.page(), ",");
+    if (row.has_item()) absl::StrAppend(&out, row.item());
   }
   for (size_t i = 0; i < field_count; ++i) {
     out.push_back(',');

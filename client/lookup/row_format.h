@@ -16,14 +16,19 @@ enum class OutputFormat { kJsonl, kCsv };
 // How a result's key is written. Plain keys are strings ("key" in CSV). Rows (their key is the
 // row as a JSON object of strings, client/lookup/key_source.h) are that object in JSONL, and in
 // CSV one column per entry of `columns` (the input's columns) in place of "key".
+// With `paged` (gather lookup --items or a next-page flag), CSV has "page" and "item" columns
+// after the key's.
 struct KeyLayout {
   bool rows = false;
   std::vector<std::string> columns;
+  bool paged = false;
 };
 
 // {"seq":41,"key":"42","status":"OK","http_status":200,"fields":{"NAME":<json>|null,...},
 //  "attempts":1,"latency_ms":3.1,"queue_ms":0.2} and, for a key that did not end OK, no
-// "fields" and an "error" member. Ends with '\n'. With rows, "key" is the row's object.
+// "fields" and an "error" member. Ends with '\n'. With rows, "key" is the row's object. Rows of
+// a paged call have "page" (and "item", "more":true on all of a key's rows but its last, and
+// "pages_cut":true on the last row of a key cut by --max-pages) after "seq".
 void AppendJsonlRow(const v1::LookupResult& row, const std::vector<std::string>& field_names,
                     std::string& out, const KeyLayout& layout = {});
 

@@ -38,11 +38,17 @@ class RowSink {
   RowSink(const RowSink&) = delete;
   RowSink& operator=(const RowSink&) = delete;
 
-  // The rows of one message of `shard`'s stream to `server`. False once the output failed.
+  // The rows of one message of `shard`'s stream to `server`. False once the output failed. A
+  // key's rows (paged calls: all but the last have `more` set, and they may span messages) are
+  // held until its last row came, then written together, so a key is in the files whole or not
+  // at all.
   bool Write(const google::protobuf::RepeatedPtrField<v1::LookupResult>& rows, uint32_t shard,
              const std::string& server);
   // A row made by the CLI itself (a key that cannot be sent): INVALID_KEY with `error`.
   void WriteLocal(uint64_t seq, const std::string& key, std::string error, uint32_t shard);
+  // `shard`'s stream ended: the rows of a key whose last row did not come are dropped (the key
+  // has no row yet and is sent again).
+  void EndStream(uint32_t shard);
   // Whether this run already wrote the row of `seq`.
   bool Written(uint64_t seq);
   // Rows written for `shard` so far.
@@ -52,8 +58,11 @@ class RowSink {
   // The progress line's final state.
   void Finish(absl::Time now);
 
-  // Read after every stream has ended.
+  // Read after every stream has ended. rows(): keys written (each key's rows count once);
+  // written_rows(): every row (more than rows() when keys have several pages or items).
   uint64_t rows() const { return rows_; }
+  uint64_t written_rows() const { return written_rows_; }
+  uint64_t keys_cut() const { return keys_cut_; }
   uint64_t failed() const { return failed_; }
   uint64_t cancelled() const { return cancelled_; }
   uint64_t duplicates() const { return duplicates_; }
@@ -62,7 +71,13 @@ class RowSink {
   absl::Status write_error();
 
  private:
-  void WriteRowLocked(const v1::LookupResult& row, uint32_t shard, const std::string* server);
+  // Writes the rows of one key (the last row ends it; earlier ones have `more`).
+  void WriteKeyLocked(const v1::LookupResult* const* rows, size_t count, uint32_t shard,
+                      const std::string* server);
+  void WriteRowLocked(const v1::LookupResult& row, uint32_t shard, const std::string* server) {
+    const v1::LookupResult* one = &row;
+    WriteKeyLocked(&one, 1, shard, server);
+  }
   void FlushLocked(absl::Time now, bool force);
 
   const bool csv_;
@@ -76,10 +91,13 @@ class RowSink {
   SeqBitmap written_;  // this run's rows: a row sent twice (or by two attempts) is written once
   std::array<uint64_t, v1::JobStatus_ARRAYSIZE> counts_{};
   uint64_t rows_ = 0;
+  uint64_t written_rows_ = 0;
+  uint64_t keys_cut_ = 0;
   uint64_t failed_ = 0;
   uint64_t cancelled_ = 0;
   uint64_t duplicates_ = 0;
   std::vector<uint64_t> rows_by_shard_;
+  std::vector<std::vector<v1::LookupResult>> partial_;  // per shard: the open key's rows so far
   std::map<std::string, uint64_t> rows_by_server_;
   absl::Status write_error_;
 };

@@ -224,6 +224,7 @@ absl::Status ShardedRun::RunAttempt(uint32_t index, const ResolvedServer& server
     }
   }
   reader_done.store(true);  // a sender still reading keys for a finished stream stops
+  sink_->EndStream(index);   // a key whose last row did not come is asked again
   sender.join();
   *read_any = sent.read_any;
   absl::Status status = stream->Finish();
