@@ -8,6 +8,7 @@
 
 #include "client/lookup/key_source.h"
 #include "client/lookup/row_format.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace gather::client {
@@ -102,6 +103,49 @@ TEST(ResumeTest, CsvScanChecksTheHeaderAndHandlesQuotedNewlines) {
   EXPECT_TRUE(done.Test(3));
   EXPECT_FALSE(done.Test(4));
   EXPECT_EQ(file.Read(), complete);
+}
+
+// Paged output: a key's rows one after the other; the last key may have been cut inside its
+// rows, so it is cut whole and fetched again.
+TEST(ResumeTest, PagedScanCutsTheLastKeyWhole) {
+  std::vector<std::string> names{"f"};
+  std::string content;
+  auto paged = [&](uint64_t seq, uint32_t page, uint32_t item, bool more) {
+    v1::LookupResult row = Row(seq, absl::StrCat("k", seq), v1::JOB_STATUS_OK);
+    row.set_page(page);
+    row.set_item(item);
+    row.set_more(more);
+    AppendJsonlRow(row, names, content);
+  };
+  paged(3, 1, 0, true);
+  paged(3, 1, 1, true);
+  paged(3, 2, 0, false);
+  paged(1, 1, 0, false);
+  const std::string complete = content;
+  paged(5, 1, 0, true);  // the kill came after this row of key 5
+  content += "{\"seq\":5,\"page\":1,\"it";
+  TempPath file;
+  file.Write(content);
+
+  SeqBitmap done;
+  auto scan = ScanOutput(file.path(), OutputFormat::kJsonl, {}, done, /*dry_run=*/false,
+                         /*keys_whole=*/true);
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_EQ(scan->rows, 4u);
+  EXPECT_EQ(scan->duplicates, 0u);
+  EXPECT_TRUE(done.Test(3));
+  EXPECT_TRUE(done.Test(1));   // key 5's rows came after it: it was written whole
+  EXPECT_FALSE(done.Test(5));  // the last key in the file: cut with its torn row
+  EXPECT_EQ(file.Read(), complete);
+  EXPECT_EQ(done.count(), 2u);
+
+  // Scanned again: now key 1 is last, and it goes too (it may have been cut after its row).
+  SeqBitmap again;
+  scan = ScanOutput(file.path(), OutputFormat::kJsonl, {}, again, false, true);
+  ASSERT_TRUE(scan.ok()) << scan.status();
+  EXPECT_TRUE(again.Test(3));
+  EXPECT_FALSE(again.Test(1));
+  EXPECT_EQ(file.Read(), complete.substr(0, complete.find("{\"seq\":1,")));
 }
 
 TEST(ResumeTest, ForeignFileIsRefusedAndLeftAlone) {

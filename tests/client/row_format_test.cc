@@ -64,6 +64,41 @@ TEST(RowFormatTest, CsvRowsAndErrorRows) {
   EXPECT_EQ(out, "7,\"a,b\",TIMEOUT,0,0,timed out after 10s\n");
 }
 
+TEST(RowFormatTest, PagedRowsSayTheirPageItemAndWhetherMoreFollow) {
+  v1::LookupResult row;
+  row.set_seq(7);
+  row.set_key("k");
+  row.set_status(v1::JOB_STATUS_OK);
+  row.set_http_status(200);
+  row.add_values("\"a\"");
+  row.set_page(2);
+  row.set_item(0);
+  row.set_more(true);
+  std::string out;
+  AppendJsonlRow(row, {"id"}, out);
+  EXPECT_EQ(out.rfind("{\"seq\":7,\"page\":2,\"item\":0,\"more\":true,\"key\":\"k\",", 0), 0u)
+      << out;
+  row.set_more(false);
+  row.set_pages_cut(true);
+  out.clear();
+  AppendJsonlRow(row, {"id"}, out);
+  EXPECT_EQ(out.find("more"), std::string::npos) << out;
+  EXPECT_NE(out.find(",\"pages_cut\":true"), std::string::npos) << out;
+
+  KeyLayout paged;
+  paged.paged = true;
+  out.clear();
+  AppendCsvHeader({"id"}, out, paged);
+  EXPECT_EQ(out, "seq,key,page,item,id\n");
+  out.clear();
+  AppendCsvRow(row, 1, out, paged);
+  EXPECT_EQ(out, "7,k,2,0,a\n");
+  row.clear_item();  // a key whose pages held no item
+  out.clear();
+  AppendCsvRow(row, 1, out, paged);
+  EXPECT_EQ(out, "7,k,2,,a\n");
+}
+
 TEST(ProgressTest, Format) {
   EXPECT_EQ(FormatProgress(1234, 10000, 100, 3), "1,234/10,000 12.3% 100/s ETA 0:01:28 failed 3");
   EXPECT_EQ(FormatProgress(5, std::nullopt, 2.4, 0), "5 2/s failed 0");

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/io/output_file.h"
 #include "client/io/text.h"
@@ -67,6 +68,38 @@ TEST_F(RowSinkTest, JsonlRowsAllGoToOutWithoutAnErrorsFile) {
   EXPECT_EQ(sink.failed(), 1u);
   EXPECT_EQ(sink.counts()[v1::JOB_STATUS_OK], 1u);
   EXPECT_EQ(sink.counts()[v1::JOB_STATUS_HTTP_ERROR], 1u);
+}
+
+// Paged calls: a key's rows (all but the last with `more`) may span messages; they are written
+// together once the last came, and a stream that ends inside a key drops the key's rows.
+TEST_F(RowSinkTest, AKeysRowsAreWrittenTogetherOnceItsLastRowCame) {
+  OutputFile out(dir_.Path("out.jsonl"), false);
+  RowSink sink(OutputFormat::kJsonl, false, field_names_, out, nullptr, progress_);
+  auto item = [](uint64_t seq, uint32_t i, bool more) {
+    v1::LookupResult row = Row(seq, absl::StrCat("k", seq), v1::JOB_STATUS_OK);
+    row.set_page(1);
+    row.set_item(i);
+    row.set_more(more);
+    return row;
+  };
+  sink.Write(Rows({item(4, 0, true), item(4, 1, true)}), 0, "s:1");
+  EXPECT_FALSE(sink.Written(4));
+  sink.Write(Rows({item(4, 2, false), item(6, 0, true)}), 0, "s:1");
+  EXPECT_TRUE(sink.Written(4));
+  sink.EndStream(0);  // key 6's last row never came: asked again on the next stream
+  EXPECT_FALSE(sink.Written(6));
+  sink.Write(Rows({item(6, 0, true), item(6, 1, false)}), 0, "s:2");
+  sink.Flush(absl::Now(), true);
+
+  std::string expected;
+  for (const v1::LookupResult& row :
+       {item(4, 0, true), item(4, 1, true), item(4, 2, false), item(6, 0, true), item(6, 1, false)}) {
+    AppendJsonlRow(row, field_names_, expected);
+  }
+  EXPECT_EQ(dir_.Read("out.jsonl"), expected);
+  EXPECT_EQ(sink.rows(), 2u);  // keys
+  EXPECT_EQ(sink.written_rows(), 5u);
+  EXPECT_EQ(sink.counts()[v1::JOB_STATUS_OK], 2u);
 }
 
 TEST_F(RowSinkTest, JsonlFailuresGoToTheErrorsFileWhenGiven) {
