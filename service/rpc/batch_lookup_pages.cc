@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "service/rpc/batch_lookup_reactor.h"
+#include "service/rpc/paged_rows.h"
 #include "service/rpc/status_convert.h"
 #include "simdjson.h"
 
@@ -13,15 +14,6 @@ namespace {
 simdjson::ondemand::parser& PageParser() {
   thread_local simdjson::ondemand::parser parser;
   return parser;
-}
-
-void SetPageInfo(const KeyPages::PageInfo& info, v1::LookupResult& row) {
-  row.set_http_status(info.http_status);
-  row.set_attempts(info.attempts);
-  row.set_latency_ms(absl::ToDoubleMilliseconds(info.latency));
-  row.set_queue_ms(absl::ToDoubleMilliseconds(info.queue_wait));
-  row.set_bytes(info.bytes);
-  if (info.shared) row.set_shared(true);
 }
 
 }  // namespace
@@ -70,80 +62,24 @@ void BatchLookupReactor::EndPagedKeyLocked(uint32_t tag, KeyPages::Step& step,
                                            const fetch::FetchResult& last) {
   Slot& slot = slots_[tag];
   KeyPages& pages = *slot.pages;
-  std::vector<KeyPages::Row>& rows = pages.rows();
   --pending_;
-  slot_rows_ -= rows.size();
+  slot_rows_ -= pages.rows().size();
   items_filtered_ += pages.filtered();
-  uint32_t attempts = 0;
-  uint64_t bytes = 0;
-  for (const KeyPages::PageInfo& info : pages.pages()) {
-    attempts += info.attempts;
-    bytes += info.bytes;
-  }
-
-  v1::JobStatus status = step.status;
-  std::string error = std::move(step.error);
-  if (step.kind == KeyPages::Step::Kind::kDone && rows.empty()) {
-    status = v1::JOB_STATUS_MISSING;
-    error = absl::StrCat("no row in the key's ", pages.pages().size(),
-                         pages.pages().size() == 1 ? " page" : " pages");
-    if (pages.filtered() > 0) {
-      absl::StrAppend(&error, ": ", pages.filtered(), " lacked a required pointer");
-    }
-  }
+  if (pages.cut() && step.kind == KeyPages::Step::Kind::kDone) ++keys_cut_;
+  PagedEnd end = AddPagedRowsLocked<Core, v1::LookupResult>(
+      core_, slot.seq, pages, step, last, [&slot](v1::LookupResult& row, bool last_row) {
+        if (last_row) {
+          row.set_key(std::move(slot.key));
+        } else {
+          row.set_key(slot.key);
+        }
+        return row.key().size();
+      });
+  rows_ += end.rows;
   if (state_->metrics != nullptr) {
-    state_->metrics->JobDone(observe::Method::kBatchLookup, status,
-                             last.shared ? -absl::InfiniteDuration() : last.latency,
-                             attempts + (step.answer_failed ? last.attempts : 0),
-                             bytes + (step.answer_failed ? last.body.size() : 0));
-  }
-
-  if (status != v1::JOB_STATUS_OK) {
-    // One row: the key's status, the failing page's (or the last page's) figures.
-    if (v1::LookupResult* row = core_.AddRowLocked(slot.seq, status)) {
-      row->set_key(std::move(slot.key));
-      row->set_page(step.kind == KeyPages::Step::Kind::kFailed
-                        ? step.page
-                        : static_cast<uint32_t>(pages.pages().size()));
-      if (step.kind == KeyPages::Step::Kind::kFailed && step.answer_failed) {
-        row->set_http_status(last.http_status);
-        row->set_attempts(last.attempts);
-        row->set_latency_ms(absl::ToDoubleMilliseconds(last.latency));
-        row->set_queue_ms(absl::ToDoubleMilliseconds(last.queue_wait));
-        row->set_bytes(last.body.size());
-      } else if (!pages.pages().empty()) {
-        SetPageInfo(pages.pages().back(), *row);
-      }
-      core_.AddRowBytesLocked(row->key().size() + error.size());
-      row->set_error(std::move(error));
-      ++rows_;
-    }
-  } else {
-    if (pages.cut()) ++keys_cut_;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      KeyPages::Row& item = rows[i];
-      const bool last_row = i + 1 == rows.size();
-      // The key's status is counted once, with its last row.
-      v1::LookupResult* row = core_.AddRowLocked(slot.seq, v1::JOB_STATUS_OK, last_row);
-      if (row == nullptr) continue;
-      size_t row_bytes = slot.key.size();
-      if (last_row) {
-        row->set_key(std::move(slot.key));
-      } else {
-        row->set_key(slot.key);
-        row->set_more(true);
-      }
-      row->set_page(item.page + 1);
-      if (item.item) row->set_item(*item.item);
-      SetPageInfo(pages.pages()[item.page], *row);
-      for (std::string& value : item.values) {
-        row_bytes += value.size();
-        row->add_values(std::move(value));
-      }
-      if (last_row && pages.cut()) row->set_pages_cut(true);
-      core_.AddRowBytesLocked(row_bytes);
-      ++rows_;
-    }
+    state_->metrics->JobDone(observe::Method::kBatchLookup, end.status,
+                             last.shared ? -absl::InfiniteDuration() : last.latency, end.attempts,
+                             end.bytes);
   }
   FreeSlotLocked(tag);
 }
