@@ -10,6 +10,30 @@
 #include "client/commands/netdata.h"
 #include "client/commands/rank.h"
 
+namespace {
+
+// --next-url, --next-token, --token-param, --items and --max-pages (gather lookup and fetch).
+void AddPageFlags(CLI::App& app, gather::client::PageFlags& flags) {
+  app.add_option("--next-url", flags.next_url,
+                 "follow each key's (job's) pages: the JSON pointer of the next page's URL in the body\n"
+                 "(absolute or relative; absent, null or \"\" on the last page), or 'link' for\n"
+                 "the Link header's rel=\"next\"");
+  app.add_option("--next-token", flags.next_token,
+                 "follow each key's (job's) pages: the JSON pointer of a cursor in the body, sent back\n"
+                 "as the --token-param query parameter of the key's URL");
+  app.add_option("--token-param", flags.token_param,
+                 "the query parameter that carries --next-token's cursor, e.g. pagetoken");
+  app.add_option("--items", flags.items,
+                 "JSON pointer of an array in each page: one row per element (with \"page\" and\n"
+                 "\"item\"), fields and --require looked up in the element; \"\" when the page is\n"
+                 "the array. Without it each page is one row");
+  app.add_option("--max-pages", flags.max_pages,
+                 "pages per key at most (default 100); a key with more ends OK with the rows of\n"
+                 "these pages, its last row marked \"pages_cut\"");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace gather::client;
   CLI::App app{
@@ -115,6 +139,7 @@ int main(int argc, char** argv) {
   fetch_cmd->add_flag("--idempotent", fetch.idempotent, "a POST or PATCH may be retried, hedged and shared");
   fetch_cmd->add_flag("--combine", fetch.combine,
                       "print one JSON object {ID: {fields}, ..., \"errors\": {ID: {status, error}}} at the end");
+  AddPageFlags(*fetch_cmd, fetch.pages);
   fetch_cmd->add_option("--concurrency", fetch.concurrency, "transfers in flight (server default 50)");
   fetch_cmd->add_option("--timeout", fetch.timeout_seconds, "per-job timeout in seconds");
   fetch_cmd->add_option("--deadline", fetch.deadline_seconds, "deadline of the whole call in seconds (0 = none)");
@@ -140,80 +165,65 @@ int main(int argc, char** argv) {
       "    --template 'https://search.example/_search' --body '{\"query\": \"{q}\", \"size\": {size}}' \\\n"
       "    --field total=/hits/total");
   lookup_cmd->add_option("--template", lookup.url_template,
-                         "URL with {key} (the whole line of a plain key file) or {NAME} (a column "
-                         "of a CSV, TSV or JSONL row); values are percent-encoded into it")->required();
+                 "URL with {key} (the whole line of a plain key file) or {NAME} (a column "
+                 "of a CSV, TSV or JSONL row); values are percent-encoded into it")->required();
   lookup_cmd->add_option("--keys", lookup.keys,
-                         "file with one key per line, a CSV/TSV with a header row, JSONL objects, "
-                         "or a CSV with --key-column; - is stdin")
+                 "file with one key per line, a CSV/TSV with a header row, JSONL objects, "
+                 "or a CSV with --key-column; - is stdin")
       ->capture_default_str();
   lookup_cmd->add_option("--key-column", lookup.key_column, "read --keys as CSV with a header row and take this column");
   lookup_cmd->add_option("--field", lookup.fields, "NAME=/json/pointer to extract (repeatable; columns in this order)");
   lookup_cmd->add_option("--require", lookup.required, "JSON pointer that must be present, else the key is MISSING (repeatable)");
   lookup_cmd->add_option("--header", lookup.headers, "request header 'Name: value' (repeatable; never printed)");
   lookup_cmd->add_option("--credential", lookup.credential,
-                         "credential profile held by gatherd, e.g. places-api: its headers (API tokens)\n"
-                         "go with every request, so this run need not carry the secret");
+                 "credential profile held by gatherd, e.g. places-api: its headers (API tokens)\n"
+                 "go with every request, so this run need not carry the secret");
   lookup_cmd->add_option("--keys-format", lookup.keys_format,
-                         "csv, tsv or jsonl: rows whose columns fill {NAME} placeholders (the "
-                         "default for a .csv/.tsv/.jsonl file when a placeholder other than "
-                         "{key} is used); lines: one key per line, {key}");
+                 "csv, tsv or jsonl: rows whose columns fill {NAME} placeholders (the "
+                 "default for a .csv/.tsv/.jsonl file when a placeholder other than "
+                 "{key} is used); lines: one key per line, {key}");
   lookup_cmd->add_option("--method", lookup.method, "GET (default), HEAD, POST, PUT, PATCH or DELETE");
   lookup_cmd->add_option("--body", lookup.body,
-                         "request body with {NAME} placeholders, or @FILE; values are JSON-escaped "
-                         "(write \"q\": \"{kw}\" for strings, \"n\": {n} for numbers) unless "
-                         "a Content-Type --header says form or other");
+                 "request body with {NAME} placeholders, or @FILE; values are JSON-escaped "
+                 "(write \"q\": \"{kw}\" for strings, \"n\": {n} for numbers) unless "
+                 "a Content-Type --header says form or other");
   lookup_cmd->add_flag("--idempotent", lookup.idempotent,
                        "repeating a POST or PATCH is harmless: retry, hedge and coalesce it like "
                        "a GET (by default only refused connections, 429 and 503 with "
                        "Retry-After are retried)");
-  lookup_cmd->add_option("--next-url", lookup.next_url,
-                         "follow each key's pages: the JSON pointer of the next page's URL in the body\n"
-                         "(absolute or relative; absent, null or \"\" on the last page), or 'link' for\n"
-                         "the Link header's rel=\"next\"");
-  lookup_cmd->add_option("--next-token", lookup.next_token,
-                         "follow each key's pages: the JSON pointer of a cursor in the body, sent back\n"
-                         "as the --token-param query parameter of the key's URL");
-  lookup_cmd->add_option("--token-param", lookup.token_param,
-                         "the query parameter that carries --next-token's cursor, e.g. pagetoken");
-  lookup_cmd->add_option("--items", lookup.items,
-                         "JSON pointer of an array in each page: one row per element (with \"page\" and\n"
-                         "\"item\"), fields and --require looked up in the element; \"\" when the page is\n"
-                         "the array. Without it each page is one row");
-  lookup_cmd->add_option("--max-pages", lookup.max_pages,
-                         "pages per key at most (default 100); a key with more ends OK with the rows of\n"
-                         "these pages, its last row marked \"pages_cut\"");
+  AddPageFlags(*lookup_cmd, lookup.pages);
   lookup_cmd->add_option("--concurrency", lookup.concurrency, "transfers in flight for this run (server default 50)");
   lookup_cmd->add_option("--timeout", lookup.timeout_seconds, "per-key timeout in seconds, queue time excluded (server default 10)");
   lookup_cmd->add_option("--deadline", lookup.deadline_seconds, "deadline of the whole run in seconds (0 = none)");
   lookup_cmd->add_option("--max-body", lookup.max_body_bytes, "body cap in bytes (server default 8 MiB)");
   lookup_cmd->add_option("--rate", lookup.rate,
-                         "requests per second to the host, shared with other runs against it, or 'auto'\n"
-                         "to let gatherd find the API's limit (starts at 20/s, backs off on 429/503)");
+                 "requests per second to the host, shared with other runs against it, or 'auto'\n"
+                 "to let gatherd find the API's limit (starts at 20/s, backs off on 429/503)");
   lookup_cmd->add_option("--burst", lookup.burst, "requests allowed at once after a pause (default 10% of --rate)");
   lookup_cmd->add_option("--max-attempts", lookup.max_attempts,
-                         "transfers per key incl. retries of refused connections, 429, 502, 503, 504\n"
-                         "(server default 3; 1 = no retries)");
+                 "transfers per key incl. retries of refused connections, 429, 502, 503, 504\n"
+                 "(server default 3; 1 = no retries)");
   lookup_cmd->add_option("--hedge", lookup.hedge,
-                         "after this many milliseconds without an answer, or 'auto' (the host's p95),\n"
-                         "send a second identical request and take the first answer (costs a few % more requests)");
+                 "after this many milliseconds without an answer, or 'auto' (the host's p95),\n"
+                 "send a second identical request and take the first answer (costs a few % more requests)");
   lookup_cmd->add_flag("--no-coalesce", lookup.no_coalesce,
                        "fetch duplicate keys separately (by default identical requests share one fetch)");
   lookup_cmd->add_option("--format", lookup.format, "jsonl or csv (default: csv if --out ends in .csv, else jsonl)");
   lookup_cmd->add_option("--out", lookup.out, "output file, - for stdout")->capture_default_str();
   lookup_cmd->add_option("--errors", lookup.errors,
-                         "file for keys that did not end OK (CSV default: next to --out, e.g. res.errors.csv;\n"
-                         "JSONL default: every row goes to --out)");
+                 "file for keys that did not end OK (CSV default: next to --out, e.g. res.errors.csv;\n"
+                 "JSONL default: every row goes to --out)");
   lookup_cmd->add_flag("--resume", lookup.resume,
                        "skip keys already in --out/--errors (by input line number) and append the rest");
   lookup_cmd->add_flag("--progress", lookup.progress, "print progress on stderr even when it is not a terminal");
   lookup_cmd->add_flag("--quiet", lookup.quiet, "no progress and no summary on stderr");
   lookup_cmd->add_option("--shards", lookup.shards,
-                         "split the keys (by a hash of the key) over this many streams, spread over the\n"
-                         "--server list (default: one per server address; --rate is shared by them)");
+                 "split the keys (by a hash of the key) over this many streams, spread over the\n"
+                 "--server list (default: one per server address; --rate is shared by them)");
   lookup_cmd->add_option("--retries", lookup.retries,
-                         "when a stream breaks (server restart, rolling update, shutdown), reconnect with\n"
-                         "backoff (0.5 s doubling to 30 s, next server first) and send the keys without a\n"
-                         "row; give up after this many failures in a row without progress (0 = never reconnect)")
+                 "when a stream breaks (server restart, rolling update, shutdown), reconnect with\n"
+                 "backoff (0.5 s doubling to 30 s, next server first) and send the keys without a\n"
+                 "row; give up after this many failures in a row without progress (0 = never reconnect)")
       ->capture_default_str();
   lookup_cmd->add_option("--keys-per-message", lookup.keys_per_message, "keys per gRPC message")
       ->capture_default_str()->group("");

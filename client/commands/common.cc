@@ -214,4 +214,72 @@ int ReportRpcError(const grpc::Status& status, const std::string& server) {
   }
 }
 
+namespace {
+
+absl::Status CheckPointerFlag(absl::string_view flag, const std::string& pointer) {
+  if (absl::StatusOr<common::JsonPointer> parsed = common::ParseJsonPointer(pointer);
+      !parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, " \"", pointer, "\": ",
+                                                   parsed.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<v1::Paging>> BuildPagingFlags(const PageFlags& options) {
+  const bool next = !options.next_url.empty() || !options.next_token.empty();
+  if (!next && !options.items && options.max_pages == 0 && options.token_param.empty()) {
+    return std::optional<v1::Paging>();
+  }
+  v1::Paging out;
+  v1::Paging* paging = &out;
+  if (!options.next_url.empty() && !options.next_token.empty()) {
+    return absl::InvalidArgumentError("--next-url and --next-token: give one of them");
+  }
+  if (options.next_url == "link") {
+    paging->set_next_link(true);
+  } else if (!options.next_url.empty()) {
+    if (options.next_url.front() != '/') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--next-url \"", options.next_url,
+          "\": give the JSON pointer of the next page's URL in the body (/next) or \"link\" "
+          "(the Link header)"));
+    }
+    if (absl::Status status = CheckPointerFlag("--next-url", options.next_url); !status.ok()) {
+      return status;
+    }
+    paging->set_next_url_pointer(options.next_url);
+  }
+  if (!options.next_token.empty()) {
+    if (absl::Status status = CheckPointerFlag("--next-token", options.next_token);
+        !status.ok()) {
+      return status;
+    }
+    if (options.token_param.empty()) {
+      return absl::InvalidArgumentError(
+          "--next-token needs --token-param NAME (the query parameter that carries it)");
+    }
+    paging->set_next_token_pointer(options.next_token);
+    paging->set_token_param(options.token_param);
+  } else if (!options.token_param.empty()) {
+    return absl::InvalidArgumentError("--token-param needs --next-token POINTER");
+  }
+  if (options.items) {
+    if (absl::Status status = CheckPointerFlag("--items", *options.items); !status.ok()) {
+      return status;
+    }
+    paging->set_items(*options.items);
+  }
+  if (options.max_pages != 0) {
+    if (!next) return absl::InvalidArgumentError("--max-pages needs --next-url or --next-token");
+    if (options.max_pages > 10'000) {
+      return absl::InvalidArgumentError("--max-pages must be at most 10000");
+    }
+    paging->set_max_pages(options.max_pages);
+  }
+  return std::optional<v1::Paging>(std::move(out));
+}
+
+
 }  // namespace gather::client

@@ -67,6 +67,18 @@ absl::StatusOr<v1::Field> ParseFieldFlag(const std::string& text,
                                          const std::vector<std::string>& names);
 absl::Status CheckRequireFlag(const std::string& pointer);
 
+// The page flags of `gather lookup` and `gather fetch`: --next-url POINTER|link, --next-token
+// POINTER with --token-param NAME, --items POINTER ("" when the page is the array), --max-pages.
+struct PageFlags {
+  std::string next_url;
+  std::string next_token;
+  std::string token_param;
+  std::optional<std::string> items;
+  uint32_t max_pages = 0;
+};
+// The flags as a Paging message; nullopt when none is given. INVALID_ARGUMENT names the flag.
+absl::StatusOr<std::optional<v1::Paging>> BuildPagingFlags(const PageFlags& flags);
+
 // "OK", "HTTP_ERROR", ... (the enum name without JOB_STATUS_).
 absl::string_view StatusName(v1::JobStatus status);
 

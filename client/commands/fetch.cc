@@ -6,6 +6,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -123,6 +124,9 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildFetchRequest(const FetchOptions& op
     if (!header.ok()) return header.status();
     *request.add_headers() = *std::move(header);
   }
+  auto paging = BuildPagingFlags(options.pages);
+  if (!paging.ok()) return paging.status();
+  if (*paging) *request.mutable_paging() = **paging;
   request.set_credential(options.credential);
   request.set_top_n(0);
   request.set_batch_results(true);
@@ -143,6 +147,9 @@ void AppendFetchRow(const v1::JobResult& row, const std::vector<std::string>& fi
   common::AppendJsonString(row.id(), out);
   out.append(",\"url\":");
   common::AppendJsonString(row.url(), out);
+  if (row.page() > 0) absl::StrAppend(&out, ",\"page\":", row.page());
+  if (row.has_item()) absl::StrAppend(&out, ",\"item\":", row.item());
+  if (row.more()) out.append(",\"more\":true");
   absl::StrAppend(&out, ",\"status\":\"", common::JobStatusName(row.status()),
                   "\",\"http_status\":", row.http_status());
   const bool ok = row.status() == v1::JOB_STATUS_OK;
@@ -152,6 +159,7 @@ void AppendFetchRow(const v1::JobResult& row, const std::vector<std::string>& fi
   }
   absl::StrAppend(&out, ",\"attempts\":", row.attempts(), ",\"latency_ms\":",
                   absl::StrFormat("%.2f", row.latency_ms()));
+  if (row.pages_cut()) out.append(",\"pages_cut\":true");
   if (!ok) {
     out.append(",\"error\":");
     common::AppendJsonString(row.error(), out);
@@ -180,13 +188,15 @@ int RunFetch(const FetchOptions& options) {
   std::unique_ptr<grpc::ClientReader<v1::FetchAndRankResponse>> reader =
       stub->FetchAndRank(&context, *request);
   v1::FetchAndRankResponse response;
-  std::map<std::string, v1::JobResult> results;  // --combine: by id
+  // --combine: each job's rows by id (several when it has pages or items).
+  std::map<std::string, std::vector<v1::JobResult>> results;
+  const bool paged = request->has_paging();
   bool failed = false;
   std::string line;
   auto on_result = [&](const v1::JobResult& row) {
     failed |= !IsSuccess(row.status());
     if (options.combine) {
-      results[row.id()] = row;
+      results[row.id()].push_back(row);
       return;
     }
     line.clear();
@@ -205,12 +215,19 @@ int RunFetch(const FetchOptions& options) {
     // {"ID": {fields...}, ..., "errors": {"ID": {"status":...,"http_status":...,"error":...}}}
     std::string out = "{";
     std::string errors;
-    for (const auto& [id, row] : results) {
+    // With pages: "ID": [{fields of each row}, ...].
+    for (const auto& [id, rows] : results) {
+      const v1::JobResult& row = rows.back();
       if (row.status() == v1::JOB_STATUS_OK) {
         if (out.size() > 1) out.push_back(',');
         common::AppendJsonString(id, out);
         out.push_back(':');
-        AppendFieldsObject(row, field_names, out);
+        if (paged) out.push_back('[');
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (i > 0) out.push_back(',');
+          AppendFieldsObject(rows[i], field_names, out);
+        }
+        if (paged) out.push_back(']');
       } else {
         errors.append(errors.empty() ? "" : ",");
         common::AppendJsonString(id, errors);

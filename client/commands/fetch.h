@@ -26,6 +26,7 @@ struct FetchOptions {
   std::string body;  // TEXT or @FILE
   bool idempotent = false;
   bool combine = false;
+  PageFlags pages;  // FetchAndRankRequest.paging
   uint32_t concurrency = 0;
   double timeout_seconds = 0;
   double deadline_seconds = 0;
@@ -39,7 +40,8 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildFetchRequest(const FetchOptions& op
                                                           std::vector<std::string>* field_names);
 
 // {"id":...,"url":...,"status":...,"http_status":...,"fields":{...},"attempts":...,
-//  "latency_ms":...} (and "error" when the job did not end OK), with '\n'.
+//  "latency_ms":...} (and "error" when the job did not end OK), with '\n'. Rows of a job with
+// pages have "page", "item" and "more" (all but its last row) after "url".
 void AppendFetchRow(const v1::JobResult& row, const std::vector<std::string>& field_names,
                     std::string& out);
 

@@ -25,13 +25,7 @@ struct LookupOptions {
   std::string method;
   std::string body;         // TEXT, or @FILE
   bool idempotent = false;  // POST and PATCH may be retried, hedged and coalesced
-  // Pages (LookupSpec.paging): --next-url POINTER|link, --next-token POINTER --token-param NAME,
-  // --items POINTER ("" is the page itself), --max-pages.
-  std::string next_url;
-  std::string next_token;
-  std::string token_param;
-  std::optional<std::string> items;
-  uint32_t max_pages = 0;
+  PageFlags pages;  // LookupSpec.paging
   uint32_t concurrency = 0;
   double timeout_seconds = 0;
   double deadline_seconds = 0;

@@ -28,73 +28,6 @@ std::string DefaultErrorsPath(const std::string& out) {
 
 }  // namespace
 
-namespace {
-
-absl::Status CheckPointerFlag(absl::string_view flag, const std::string& pointer) {
-  if (absl::StatusOr<common::JsonPointer> parsed = common::ParseJsonPointer(pointer);
-      !parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, " \"", pointer, "\": ",
-                                                   parsed.status().message()));
-  }
-  return absl::OkStatus();
-}
-
-// The page flags into spec.paging (left unset when none is given).
-absl::Status BuildPaging(const LookupOptions& options, v1::LookupSpec& spec) {
-  const bool next = !options.next_url.empty() || !options.next_token.empty();
-  if (!next && !options.items && options.max_pages == 0 && options.token_param.empty()) {
-    return absl::OkStatus();
-  }
-  v1::Paging* paging = spec.mutable_paging();
-  if (!options.next_url.empty() && !options.next_token.empty()) {
-    return absl::InvalidArgumentError("--next-url and --next-token: give one of them");
-  }
-  if (options.next_url == "link") {
-    paging->set_next_link(true);
-  } else if (!options.next_url.empty()) {
-    if (options.next_url.front() != '/') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--next-url \"", options.next_url,
-          "\": give the JSON pointer of the next page's URL in the body (/next) or \"link\" "
-          "(the Link header)"));
-    }
-    if (absl::Status status = CheckPointerFlag("--next-url", options.next_url); !status.ok()) {
-      return status;
-    }
-    paging->set_next_url_pointer(options.next_url);
-  }
-  if (!options.next_token.empty()) {
-    if (absl::Status status = CheckPointerFlag("--next-token", options.next_token);
-        !status.ok()) {
-      return status;
-    }
-    if (options.token_param.empty()) {
-      return absl::InvalidArgumentError(
-          "--next-token needs --token-param NAME (the query parameter that carries it)");
-    }
-    paging->set_next_token_pointer(options.next_token);
-    paging->set_token_param(options.token_param);
-  } else if (!options.token_param.empty()) {
-    return absl::InvalidArgumentError("--token-param needs --next-token POINTER");
-  }
-  if (options.items) {
-    if (absl::Status status = CheckPointerFlag("--items", *options.items); !status.ok()) {
-      return status;
-    }
-    paging->set_items(*options.items);
-  }
-  if (options.max_pages != 0) {
-    if (!next) return absl::InvalidArgumentError("--max-pages needs --next-url or --next-token");
-    if (options.max_pages > 10'000) {
-      return absl::InvalidArgumentError("--max-pages must be at most 10000");
-    }
-    paging->set_max_pages(options.max_pages);
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
                                                std::vector<std::string>* field_names) {
   v1::LookupSpec spec;
@@ -161,7 +94,9 @@ absl::StatusOr<v1::LookupSpec> BuildLookupSpec(const LookupOptions& options,
         "braces or quotes; values go in JSON-escaped without quotes (\"q\": \"{keyword}\")");
   }
   spec.mutable_policy()->set_idempotent(options.idempotent);
-  if (absl::Status status = BuildPaging(options, spec); !status.ok()) return status;
+  auto paging = BuildPagingFlags(options.pages);
+  if (!paging.ok()) return paging.status();
+  if (*paging) *spec.mutable_paging() = **paging;
   if (spec.has_paging()) {
     for (const std::string& name : *field_names) {
       if (name == "page" || name == "item") {

@@ -85,7 +85,7 @@ FetchAndRankReactor::FetchAndRankReactor(ServiceState* state,
       pending_ = jobs_.size();
       batch.reserve(jobs_.size());
       for (uint64_t tag = 0; tag < jobs_.size(); ++tag) {
-        batch.emplace_back(tag, MakeRequest(jobs_[tag]));
+        batch.emplace_back(tag, FirstRequestLocked(tag));
       }
     }
   }
@@ -120,9 +120,20 @@ fetch::FetchRequest FetchAndRankReactor::MakeRequest(const RankJob& job) const {
   return request;
 }
 
+fetch::FetchRequest FetchAndRankReactor::FirstRequestLocked(uint64_t tag) {
+  fetch::FetchRequest request = MakeRequest(jobs_[tag]);
+  if (plan_->paging) {
+    if (pages_.size() < jobs_.size()) pages_.resize(jobs_.size());
+    pages_[tag] = std::make_unique<KeyPages>(*plan_->paging, request);
+  }
+  return request;
+}
+
 void FetchAndRankReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
   if (tag == kIndexTag) {
     HandleIndex(result);
+  } else if (plan_->paging) {
+    HandlePage(tag, result);
   } else {
     HandleJob(tag, result);
   }
@@ -187,7 +198,7 @@ void FetchAndRankReactor::HandleIndex(fetch::FetchResult& result) {
           }
           continue;
         }
-        batch.emplace_back(tag, MakeRequest(job));
+        batch.emplace_back(tag, FirstRequestLocked(tag));
       }
       pending_ += batch.size();
     }

@@ -23,6 +23,7 @@
 #include "grpcpp/grpcpp.h"
 #include "service/extract/rank.h"
 #include "service/fetch/fetch_engine.h"
+#include "service/rpc/key_pages.h"
 #include "service/rpc/rank_request.h"
 #include "service/rpc/service_state.h"
 #include "service/rpc/stream_core.h"
@@ -65,6 +66,11 @@ class FetchAndRankReactor final
   }
 
   fetch::FetchRequest MakeRequest(const RankJob& job) const;
+  // The first request of job `tag`; for a paged call also its KeyPages (mutex held).
+  fetch::FetchRequest FirstRequestLocked(uint64_t tag);
+  // A page of a paged call answered (engine thread): the next page, or the job's rows
+  // (service/rpc/fetch_and_rank_pages.cc).
+  void HandlePage(uint64_t tag, fetch::FetchResult& result);
   void HandleIndex(fetch::FetchResult& result);
   void HandleJob(uint64_t tag, fetch::FetchResult& result);
 
@@ -83,6 +89,9 @@ class FetchAndRankReactor final
   std::atomic<bool> draining_{false};  // Drain ran (written under the mutex)
   bool cancelled_ = false;             // OnCancel ran
   std::vector<RankJob> jobs_;          // by tag; written before their submit
+  // Paged calls: each job's pages, by tag; one job's KeyPages is used without the mutex by the
+  // thread completing its current page only (one page in flight per job).
+  std::vector<std::unique_ptr<KeyPages>> pages_;
   uint64_t pending_ = 0;               // jobs (and the index fetch) not yet completed
   std::vector<extract::Scored> scored_;
 };

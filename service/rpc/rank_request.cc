@@ -89,6 +89,19 @@ absl::StatusOr<RankPlan> BuildRankPlan(const v1::FetchAndRankRequest& request,
   if (plan.method == fetch::Method::kHead && (plan.score || !plan.fields.empty())) {
     return FieldError("method", "HEAD answers have no body to score or extract from");
   }
+  auto paging = BuildPagingPlan(request.paging(), "paging");
+  if (!paging.ok()) return paging.status();
+  plan.paging = *std::move(paging);
+  if (plan.paging) {
+    if (plan.score) {
+      return FieldError("paging", "pages are for fields: a job with pages has no one score");
+    }
+    if (plan.method == fetch::Method::kHead) {
+      return FieldError("method", "HEAD answers have no pages to follow");
+    }
+    plan.paging->keep_headers_across_origins =
+        request.policy().redirect_keeps_headers() && credential == nullptr;
+  }
   plan.top_n = request.top_n();
   if (request.order() != v1::ORDER_DESCENDING && request.order() != v1::ORDER_ASCENDING) {
     return FieldError("order", "must be ORDER_DESCENDING or ORDER_ASCENDING");

@@ -21,6 +21,7 @@
 #include "service/extract/score.h"
 #include "common/url_template.h"
 #include "service/fetch/fetch_types.h"
+#include "service/rpc/key_pages.h"
 #include "service/rpc/request_common.h"
 
 namespace gather::rpc {
@@ -50,6 +51,7 @@ struct RankPlan {
   size_t top_n = 0;
   bool ascending = false;
   ResolvedPolicy policy;
+  std::optional<PagingPlan> paging;  // each job's pages (FetchAndRankRequest.paging)
 };
 
 // `credential`: the profile named by request.credential (ResolveCredential), or null.

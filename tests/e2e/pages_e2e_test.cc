@@ -364,6 +364,43 @@ TEST_F(PagesE2eTest, ANextPageOnAnotherHostGetsNoCredentialAndObeysTheEgressPoli
   EXPECT_EQ(row["page"], 2);
 }
 
+TEST_F(PagesE2eTest, FetchFollowsEachNamedUrlsPages) {
+  InstallCursorApi();
+  upstream_.Start();
+  StartServer();
+  const std::string base = upstream_.base_url() + "/search?id=";
+  RunResult run = ::gather::testing::Run(
+      {kBin + "/gather", "--server", gatherd_->address, "fetch", "one=" + base + "1",
+       "three=" + base + "3", "bad=" + base + "notarray", "--field", "id=/id", "--items",
+       "/results", "--next-token", "/next_page_token", "--token-param", "pagetoken",
+       "--combine"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;  // "bad" has no array
+  auto combined = nlohmann::json::parse(run.out);
+  ASSERT_EQ(combined["one"].size(), 6u) << run.out;  // 2 pages of 3
+  ASSERT_EQ(combined["three"].size(), 12u) << run.out;
+  for (int p = 0; p < 4; ++p) {
+    for (int i = 0; i < kItemsPerPage; ++i) {
+      EXPECT_EQ(combined["three"][p * kItemsPerPage + i]["id"], absl::StrCat("3.", p, ".", i));
+    }
+  }
+  EXPECT_EQ(combined["errors"]["bad"]["status"], "BAD_CONTENT") << run.out;
+
+  // Without --combine: a JSON line per row, the job's rows one after the other.
+  run = ::gather::testing::Run({kBin + "/gather", "--server", gatherd_->address, "fetch",
+                                "one=" + base + "1", "--field", "id=/id", "--items", "/results",
+                                "--next-token", "/next_page_token", "--token-param",
+                                "pagetoken"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  std::vector<std::string> lines = absl::StrSplit(run.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 6u) << run.out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto row = nlohmann::json::parse(lines[i]);
+    EXPECT_EQ(row["page"], i / kItemsPerPage + 1);
+    EXPECT_EQ(row["item"], i % kItemsPerPage);
+    EXPECT_EQ(row.contains("more"), i + 1 < lines.size());
+  }
+}
+
 TEST_F(PagesE2eTest, PageFlagsAreCheckedBeforeAnythingRuns) {
   InstallCursorApi();
   upstream_.Start();

@@ -124,6 +124,22 @@ TEST(RankRequestTest, FieldsWithoutAScoreFetchAndExtractOnly) {
   ExpectInvalid(request, "fields[0].pointer");
 }
 
+TEST(RankRequestTest, PagesAreForFieldsNotScores) {
+  v1::FetchAndRankRequest request = ValidRequest();
+  request.mutable_paging()->set_next_link(true);
+  ExpectInvalid(request, "paging");  // a score
+  request.clear_score();
+  v1::Field* field = request.add_fields();
+  field->set_name("id");
+  field->set_pointer("/id");
+  auto plan = BuildRankPlan(request, config::Limits{});
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_TRUE(plan->paging.has_value());
+  EXPECT_EQ(plan->paging->page.next, extract::PageSpec::Next::kLinkHeader);
+  request.mutable_paging()->set_token_param("t");
+  ExpectInvalid(request, "paging.token_param");
+}
+
 TEST(RankRequestTest, MethodsAndBodies) {
   v1::FetchAndRankRequest request = ValidRequest();
   request.set_method("post");
