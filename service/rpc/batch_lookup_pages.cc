@@ -2,21 +2,10 @@
 // rows (see "Pages" in batch_lookup_reactor.h).
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "service/rpc/batch_lookup_reactor.h"
 #include "service/rpc/paged_rows.h"
-#include "service/rpc/status_convert.h"
-#include "simdjson.h"
 
 namespace gather::rpc {
-namespace {
-
-simdjson::ondemand::parser& PageParser() {
-  thread_local simdjson::ondemand::parser parser;
-  return parser;
-}
-
-}  // namespace
 
 void BatchLookupReactor::OnPageDone(uint64_t tag, fetch::FetchResult& result) {
   KeyPages* pages;
@@ -25,25 +14,19 @@ void BatchLookupReactor::OnPageDone(uint64_t tag, fetch::FetchResult& result) {
     pages = slots_[tag].pages.get();
     core_.AddBodyBytesLocked(result.body.size());
   }
-  std::string error;
-  v1::JobStatus status = JobStatusOf(result, state_->follow_redirects, &error);
   const size_t rows_before = pages->rows().size();
-  KeyPages::Step step =
-      pages->OnPage(result, status, std::move(error), PageParser(), plan_->fields, plan_->required);
+  const size_t pages_before = pages->pages().size();
+  KeyPages::Step step = ReadPageAnswer(*pages, result, state_->follow_redirects, plan_->fields,
+                                       plan_->required);
 
   std::optional<grpc::Status> finish;
   {
     std::lock_guard<std::mutex> lock(core_.mu());
-    if (status == v1::JOB_STATUS_OK) ++pages_;
+    pages_ += pages->pages().size() - pages_before;
     slot_rows_ += pages->rows().size() - rows_before;
     if (step.kind == KeyPages::Step::Kind::kNext) {
       if (cancelled_ || draining_ || core_.stopping_locked()) {
-        step.kind = KeyPages::Step::Kind::kFailed;
-        step.status = v1::JOB_STATUS_CANCELLED;
-        step.page = static_cast<uint32_t>(pages->pages().size());
-        step.answer_failed = false;
-        step.error = absl::StrCat("cancelled after page ", step.page,
-                                  ": the call ended; the key's rows were not sent");
+        step = pages->Cancelled();
       } else {
         // Same tag: the key keeps its slot and stays one pending job.
         state_->engine->Submit(group_, tag, std::move(step.next));

@@ -2,21 +2,10 @@
 // rows (the same model as BatchLookup's, service/rpc/batch_lookup_pages.cc).
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "service/rpc/fetch_and_rank_reactor.h"
 #include "service/rpc/paged_rows.h"
-#include "service/rpc/status_convert.h"
-#include "simdjson.h"
 
 namespace gather::rpc {
-namespace {
-
-simdjson::ondemand::parser& PageParser() {
-  thread_local simdjson::ondemand::parser parser;
-  return parser;
-}
-
-}  // namespace
 
 void FetchAndRankReactor::HandlePage(uint64_t tag, fetch::FetchResult& result) {
   KeyPages* pages;
@@ -25,22 +14,15 @@ void FetchAndRankReactor::HandlePage(uint64_t tag, fetch::FetchResult& result) {
     pages = pages_[tag].get();
     core_.AddBodyBytesLocked(result.body.size());
   }
-  std::string error;
-  v1::JobStatus status = JobStatusOf(result, state_->follow_redirects, &error);
-  KeyPages::Step step =
-      pages->OnPage(result, status, std::move(error), PageParser(), plan_->fields, plan_->required);
+  KeyPages::Step step = ReadPageAnswer(*pages, result, state_->follow_redirects, plan_->fields,
+                                       plan_->required);
 
   std::optional<grpc::Status> finish;
   {
     std::lock_guard<std::mutex> lock(core_.mu());
     if (step.kind == KeyPages::Step::Kind::kNext) {
       if (cancelled_ || draining_.load() || core_.stopping_locked()) {
-        step.kind = KeyPages::Step::Kind::kFailed;
-        step.status = v1::JOB_STATUS_CANCELLED;
-        step.page = static_cast<uint32_t>(pages->pages().size());
-        step.answer_failed = false;
-        step.error = absl::StrCat("cancelled after page ", step.page,
-                                  ": the call ended; the job's rows were not sent");
+        step = pages->Cancelled();
       } else {
         // Same tag: the job stays one pending job from its first page to its last.
         state_->engine->Submit(group_, tag, std::move(step.next));

@@ -147,6 +147,16 @@ KeyPages::Step KeyPages::OnPage(fetch::FetchResult& result, v1::JobStatus status
   return NextRequest(*target, result);
 }
 
+KeyPages::Step KeyPages::Cancelled() const {
+  Step step;
+  step.kind = Step::Kind::kFailed;
+  step.status = v1::JOB_STATUS_CANCELLED;
+  step.page = static_cast<uint32_t>(pages_.size());
+  step.error = absl::StrCat("cancelled after page ", step.page,
+                            ": the call ended; the rows were not sent");
+  return step;
+}
+
 KeyPages::Step KeyPages::NextRequest(const std::string& target, const fetch::FetchResult& result) {
   const bool token = plan_.page.next == extract::PageSpec::Next::kTokenPointer;
   fetch::FetchRequest next = first_;

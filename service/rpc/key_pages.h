@@ -79,6 +79,9 @@ class KeyPages {
               simdjson::ondemand::parser& parser, const std::vector<extract::FieldSpec>& fields,
               const std::vector<extract::JsonPointer>& required);
 
+  // The call ended while the key had a next page: the step that ends it CANCELLED instead.
+  Step Cancelled() const;
+
   const std::vector<PageInfo>& pages() const { return pages_; }
   std::vector<Row>& rows() { return rows_; }
   uint64_t row_bytes() const { return row_bytes_; }

@@ -25,6 +25,12 @@ struct PagedEnd {
   uint64_t bytes = 0;     // body bytes over all its pages
 };
 
+// Reads a page's answer into `pages` (the thread completing it, no lock held): the status as
+// JobStatusOf gives it, then KeyPages::OnPage with this thread's parser.
+KeyPages::Step ReadPageAnswer(KeyPages& pages, fetch::FetchResult& result, int follow_redirects,
+                              const std::vector<extract::FieldSpec>& fields,
+                              const std::vector<extract::JsonPointer>& required);
+
 template <typename RowT>
 void SetPageFigures(const KeyPages::PageInfo& info, RowT& row) {
   row.set_http_status(info.http_status);
