@@ -7,7 +7,8 @@
 // number is the seq), written with the CLI's own writers (AppendJsonlRow, AppendCsvRow, ...)
 // plus a torn copy of the last one, and that file is scanned too.
 //
-// Invariants, arbitrary file: a dry run leaves the file alone; a real run gives the same answer
+// Invariants, arbitrary file (also scanned as a paged output, keys_whole): a dry run leaves the
+// file alone; a real run gives the same answer
 // and cuts exactly the torn bytes, or leaves the file alone when it refuses it; every seq marked
 // is a number written in the file; rows - duplicates == seqs marked. File written by the CLI:
 // the scan accepts it, finds every row and exactly their seqs, and cuts exactly the torn copy.
@@ -96,6 +97,22 @@ void ScanArbitrary(MemFile& file, absl::string_view content, OutputFormat format
   for (uint64_t number : NumbersIn(content)) marked += done.Test(number) ? 1 : 0;
   FUZZ_CHECK(marked == done.count(), content);  // no seq that is not in the file
   if (format == OutputFormat::kCsv && scan->rows > 0) FUZZ_CHECK(scan->has_header, content);
+
+  // A paged output (keys_whole): the same file, cut back further to the start of its last key,
+  // at a line end; the keys marked are some of those above.
+  file.Write(content);
+  SeqBitmap whole_done;
+  auto whole = ScanOutput(file.path(), format, header, whole_done, /*dry_run=*/false,
+                          /*keys_whole=*/true);
+  FUZZ_CHECK(whole.ok(), content);
+  FUZZ_CHECK(whole->torn_bytes >= scan->torn_bytes, content);
+  size_t whole_kept = content.size() - whole->torn_bytes;
+  FUZZ_CHECK(file.Read() == content.substr(0, whole_kept), content);
+  FUZZ_CHECK(whole_kept == 0 || content[whole_kept - 1] == '\n', content);
+  FUZZ_CHECK(whole_done.count() <= done.count(), content);
+  for (uint64_t number : NumbersIn(content)) {
+    if (whole_done.Test(number)) FUZZ_CHECK(done.Test(number), content);
+  }
 }
 
 v1::LookupResult ResultFrom(absl::string_view line, size_t index, size_t field_count) {
