@@ -192,6 +192,99 @@ TEST(ReactorTest, ClientCancelEndsEveryWaitingJob) {
   EXPECT_EQ(harness.engine().waiting(), 0u);
 }
 
+// Pages: ".../item/K" answers items K.0 and K.1 and a next page ".../item/K/2", which answers
+// item K.2 and no next page.
+fetch::FetchResult TwoPages(const fetch::FetchRequest& request) {
+  const std::string path = request.url.substr(request.url.find("/item/") + 6);
+  if (path.find('/') == std::string::npos) {
+    return Json(absl::StrCat(R"({"items":[{"v":")", path, R"(.0"},{"v":")", path,
+                             R"(.1"}],"next":"/item/)", path, R"(/2"})"));
+  }
+  const std::string key = path.substr(0, path.find('/'));
+  return Json(absl::StrCat(R"({"items":[{"v":")", key, R"(.2"}]})"));
+}
+
+v1::BatchLookupRequest PagedSpec() {
+  v1::BatchLookupRequest message = Spec();
+  message.mutable_spec()->mutable_paging()->set_next_url_pointer("/next");
+  message.mutable_spec()->mutable_paging()->set_items("/items");
+  return message;
+}
+
+std::vector<v1::LookupResult> ReadRows(LookupStream& stream, v1::LookupSummary* summary,
+                                       grpc::Status* status) {
+  std::vector<v1::LookupResult> rows;
+  v1::BatchLookupResponse response;
+  while (stream.Read(&response)) {
+    if (response.has_summary()) *summary = response.summary();
+    for (const v1::LookupResult& row : response.results().results()) rows.push_back(row);
+  }
+  *status = stream.Finish();
+  return rows;
+}
+
+TEST(ReactorTest, PagedKeysSendTheirRowsTogetherWithMoreOnAllButTheLast) {
+  ReactorHarness harness;
+  harness.engine().set_responder(TwoPages);
+  grpc::ClientContext context;
+  std::unique_ptr<LookupStream> stream = harness.stub().BatchLookup(&context);
+  ASSERT_TRUE(stream->Write(PagedSpec()));
+  const int keys = 500;
+  ASSERT_TRUE(stream->Write(Keys(0, keys)));
+  stream->WritesDone();
+  v1::LookupSummary summary;
+  grpc::Status status;
+  std::vector<v1::LookupResult> rows = ReadRows(*stream, &summary, &status);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(rows.size(), static_cast<size_t>(3 * keys));
+  for (size_t i = 0; i < rows.size(); i += 3) {
+    // A key's three rows one after the other: page 1 items 0 and 1, then page 2 item 0.
+    const std::string key = rows[i].key();
+    for (size_t j = 0; j < 3; ++j) {
+      const v1::LookupResult& row = rows[i + j];
+      ASSERT_EQ(row.key(), key) << i + j;
+      ASSERT_EQ(row.status(), v1::JOB_STATUS_OK);
+      EXPECT_EQ(row.more(), j < 2);
+      EXPECT_EQ(row.page(), j < 2 ? 1u : 2u);
+      EXPECT_EQ(row.item(), j < 2 ? j : 0u);
+      EXPECT_EQ(row.values(0), absl::StrCat("\"", key, ".", j, "\""));
+    }
+  }
+  EXPECT_EQ(summary.keys(), static_cast<uint64_t>(keys));
+  EXPECT_EQ(summary.rows(), static_cast<uint64_t>(3 * keys));
+  EXPECT_EQ(summary.pages(), static_cast<uint64_t>(2 * keys));
+  ASSERT_EQ(summary.status_counts_size(), 1);
+  EXPECT_EQ(summary.status_counts(0).count(), static_cast<uint64_t>(keys));  // keys, not rows
+  EXPECT_TRUE(harness.engine().WaitForAllClosed());
+}
+
+// A drain between a key's pages: the key ends CANCELLED with one row, none of its items is sent.
+TEST(ReactorTest, PagedKeysDrainedBetweenPagesSendNoPartialKey) {
+  ReactorHarness harness;  // jobs wait until the test answers them
+  grpc::ClientContext context;
+  std::unique_ptr<LookupStream> stream = harness.stub().BatchLookup(&context);
+  ASSERT_TRUE(stream->Write(PagedSpec()));
+  const int keys = 100;
+  ASSERT_TRUE(stream->Write(Keys(0, keys)));
+  ASSERT_TRUE(harness.engine().WaitForWaiting(keys));
+  EXPECT_EQ(harness.engine().AnswerAll(TwoPages), keys);  // first pages
+  ASSERT_TRUE(harness.engine().WaitForWaiting(keys));     // every key's second page waits
+  harness.state().DrainAll();
+  stream->WritesDone();
+  v1::LookupSummary summary;
+  grpc::Status status;
+  std::vector<v1::LookupResult> rows = ReadRows(*stream, &summary, &status);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  ASSERT_EQ(rows.size(), static_cast<size_t>(keys));
+  for (const v1::LookupResult& row : rows) {
+    EXPECT_EQ(row.status(), v1::JOB_STATUS_CANCELLED);
+    EXPECT_FALSE(row.more());
+    EXPECT_EQ(row.values_size(), 0);
+    EXPECT_NE(row.error().find("were not sent"), std::string::npos) << row.error();
+  }
+  EXPECT_TRUE(harness.engine().WaitForAllClosed());
+}
+
 // {"data":[[0, n]]} for a URL ending in n: job i scores i.
 fetch::FetchResult ScoreFromUrl(const fetch::FetchRequest& request) {
   return Json(absl::StrCat(R"({"data":[[0,)", request.url.substr(request.url.rfind('/') + 1),
