@@ -1,6 +1,8 @@
 // gather: the command-line client of gatherd (gather.v1 over gRPC).
 #include <iostream>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "client/commands/common.h"
@@ -9,6 +11,8 @@
 #include "client/commands/lookup.h"
 #include "client/commands/netdata.h"
 #include "client/commands/rank.h"
+#include "client/embedded/private_server.h"
+#include "common/url.h"
 
 namespace {
 
@@ -46,9 +50,13 @@ int main(int argc, char** argv) {
   ConnectionOptions connection;
   connection.server = DefaultServer();
   app.add_option("--server", connection.server,
-                 "gatherd address HOST:PORT (env GATHER_SERVER); lookup also takes a list A,B,C or\n"
-                 "dns:///NAME:PORT (every address of the name, e.g. a headless Service)")
-      ->capture_default_str();
+                 "gatherd address HOST:PORT or unix:PATH (env GATHER_SERVER); lookup also takes a\n"
+                 "list A,B,C or dns:///NAME:PORT (every address of the name, e.g. a headless\n"
+                 "Service). Without it, gather starts a private gatherd for the run (the gatherd\n"
+                 "next to gather, on PATH, or $GATHERD) on a private Unix socket, allowed to reach\n"
+                 "the hosts this command names (also on localhost or the LAN) and no other\n"
+                 "non-public address: a redirect or next page from an API to a private address is\n"
+                 "refused. It stops with the run, however the run ends.");
   app.add_flag("--tls", connection.tls, "connect with TLS, trusting the system's CAs");
   app.add_option("--ca_file,--ca-file", connection.ca_file,
                  "PEM CA bundle that signed gatherd's certificate (turns TLS on)");
@@ -247,6 +255,31 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   ApplyConnectionEnvironment(connection);
+  // No server named: a private gatherd for this run, open to the hosts the command names.
+  std::unique_ptr<PrivateServer> private_server;
+  if (connection.server.empty() && health_cmd->parsed()) connection.server = std::string(kDefaultServer);
+  if (connection.server.empty()) {
+    std::vector<std::string> hosts;
+    if (rank_cmd->parsed()) hosts = RankHosts(rank);
+    if (netdata_cmd->parsed()) hosts = {gather::common::HostOf(netdata.dashboard)};
+    if (fetch_cmd->parsed()) hosts = FetchHosts(fetch);
+    if (lookup_cmd->parsed()) hosts = {gather::common::HostOf(lookup.url_template)};
+    auto gatherd = FindGatherd();
+    if (gatherd.ok()) {
+      auto started = PrivateServer::Start(*gatherd, hosts);
+      if (started.ok()) {
+        private_server = *std::move(started);
+      } else {
+        gatherd = started.status();
+      }
+    }
+    if (!gatherd.ok()) {
+      std::cerr << "gather: no --server given, and a private gatherd could not be started: "
+                << gatherd.status().message() << "\n";
+      return kExitRpcFailed;
+    }
+    connection.server = private_server->address();
+  }
   if (rank_cmd->parsed()) {
     rank.connection = connection;
     return RunRank(rank);

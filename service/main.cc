@@ -19,6 +19,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -248,10 +249,14 @@ int main(int argc, char** argv) {
     Log(LogLevel::kError, absl::StrCat("cannot listen on ", config->listen));
     return 1;
   }
-  std::string host = config->listen.substr(0, config->listen.rfind(':'));
-  std::cout << "gatherd listening on " << host << ":" << port << std::endl;
+  // "unix:PATH" (a Unix socket, as the CLI's private gatherd listens) has no port to show.
+  const std::string address =
+      absl::StartsWith(config->listen, "unix:")
+          ? config->listen
+          : absl::StrCat(config->listen.substr(0, config->listen.rfind(':')), ":", port);
+  std::cout << "gatherd listening on " << address << std::endl;
   Log(LogLevel::kInfo, "listening",
-      {{"address", absl::StrCat(host, ":", port)}, {"tls", !config->tls_cert.empty()},
+      {{"address", address}, {"tls", !config->tls_cert.empty()},
        {"mtls", !config->tls_client_ca.empty()},
        {"tokens", authenticator != nullptr && authenticator->tokens_required()}});
 

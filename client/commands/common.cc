@@ -16,7 +16,7 @@ namespace gather::client {
 
 std::string DefaultServer() {
   const char* env = std::getenv("GATHER_SERVER");
-  return env != nullptr && env[0] != '\0' ? std::string(env) : std::string(kDefaultServer);
+  return env != nullptr && env[0] != '\0' ? std::string(env) : std::string();
 }
 
 namespace {

@@ -22,9 +22,10 @@ inline constexpr int kExitJobsFailed = 1;  // some jobs failed; results were sti
 inline constexpr int kExitUsage = 2;       // bad flags, or INVALID_ARGUMENT from the server
 inline constexpr int kExitRpcFailed = 3;   // server unreachable or the RPC failed
 
+// What `gather health` asks when given no --server (the other commands start their own gatherd).
 inline constexpr absl::string_view kDefaultServer = "127.0.0.1:50051";
 
-// GATHER_SERVER from the environment, or the default.
+// GATHER_SERVER from the environment, or "" (no server named: a private one is started).
 std::string DefaultServer();
 
 // How to reach gatherd: the address, TLS (server CA, client certificate for mTLS), and a bearer

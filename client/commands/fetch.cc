@@ -1,5 +1,6 @@
 #include "client/commands/fetch.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "common/json_pointer.h"
 #include "common/json_string.h"
+#include "common/url.h"
 #include "common/status_names.h"
 #include "gather/v1/gather.grpc.pb.h"
 
@@ -165,6 +167,21 @@ void AppendFetchRow(const v1::JobResult& row, const std::vector<std::string>& fi
     common::AppendJsonString(row.error(), out);
   }
   out.append("}\n");
+}
+
+std::vector<std::string> FetchHosts(const FetchOptions& options) {
+  std::vector<std::string> names;
+  auto request = BuildFetchRequest(options, &names);
+  if (!request.ok()) return {};
+  std::vector<std::string> hosts;
+  auto add = [&hosts](const std::string& url) {
+    std::string host = common::HostOf(url);
+    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+      hosts.push_back(std::move(host));
+    }
+  };
+  for (const v1::Job& job : request->jobs()) add(job.url());
+  return hosts;
 }
 
 int RunFetch(const FetchOptions& options) {

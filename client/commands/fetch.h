@@ -45,6 +45,10 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildFetchRequest(const FetchOptions& op
 void AppendFetchRow(const v1::JobResult& row, const std::vector<std::string>& field_names,
                     std::string& out);
 
+// The hosts the request names (job URLs), each once, for a private
+// gatherd's egress; empty when the flags do not make a request.
+std::vector<std::string> FetchHosts(const FetchOptions& options);
+
 // Runs the call; JSON lines as jobs complete, or one object at the end with --combine. Returns an
 // exit code (common.h): 1 when a job failed.
 int RunFetch(const FetchOptions& options);

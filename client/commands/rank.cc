@@ -1,5 +1,6 @@
 #include "client/commands/rank.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "gather/v1/gather.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "common/reducer.h"
+#include "common/url.h"
 
 namespace gather::client {
 namespace {
@@ -105,6 +107,24 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& opti
   policy->set_burst(options.burst);
   policy->set_max_attempts(options.max_attempts);
   return request;
+}
+
+std::vector<std::string> RankHosts(const RankOptions& options) {
+  auto request = BuildRankRequest(options);
+  if (!request.ok()) return {};
+  std::vector<std::string> hosts;
+  auto add = [&hosts](const std::string& url) {
+    std::string host = common::HostOf(url);
+    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+      hosts.push_back(std::move(host));
+    }
+  };
+  for (const v1::Job& job : request->jobs()) add(job.url());
+  if (request->has_discovery()) {
+    add(request->discovery().index_url());
+    add(request->discovery().url_template());
+  }
+  return hosts;
 }
 
 int RunRank(const RankOptions& options) {

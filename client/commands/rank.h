@@ -50,6 +50,10 @@ struct RankOptions {
 // Builds the request from the options; INVALID_ARGUMENT names the flag at fault.
 absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& options);
 
+// The hosts the request names (job URLs, the index and the template), each once, for a private
+// gatherd's egress; empty when the flags do not make a request.
+std::vector<std::string> RankHosts(const RankOptions& options);
+
 // Runs the RPC and prints the ranking to stdout. Returns an exit code (common.h).
 int RunRank(const RankOptions& options);
 

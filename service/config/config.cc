@@ -21,7 +21,7 @@ absl::Status Positive(absl::string_view flag, double value) {
 absl::StatusOr<Config> LoadConfig(const Flags& flags) {
   Config config;
   if (flags.listen.empty() || flags.listen.find(':') == std::string::npos) {
-    return absl::InvalidArgumentError("--listen must be HOST:PORT");
+    return absl::InvalidArgumentError("--listen must be HOST:PORT or unix:PATH");
   }
   config.listen = flags.listen;
   for (auto [name, value] : {std::pair<absl::string_view, double>{"max_rpcs", flags.max_rpcs},

@@ -8,7 +8,7 @@
 #include "service/config/defaults.h"
 #include "service/flags/flags.h"
 
-ABSL_FLAG(std::string, listen, gather::config::kDefaultListen, "gRPC listen address HOST:PORT (port 0 picks a free port)");
+ABSL_FLAG(std::string, listen, gather::config::kDefaultListen, "gRPC listen address HOST:PORT (port 0 picks a free port), or unix:PATH");
 ABSL_FLAG(std::string, log_level, "info", "least level logged on stderr: debug, info, warning or error");
 ABSL_FLAG(std::string, metrics_listen, "",
           "HOST:PORT of the Prometheus /metrics page (port 0 picks one; empty: no metrics)");
