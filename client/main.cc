@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
   }
   ApplyConnectionEnvironment(connection);
   // No server named: a private gatherd for this run, open to the hosts the command names.
-  std::unique_ptr<PrivateServer> private_server;
+  std::shared_ptr<PrivateServer> private_server;
   if (connection.server.empty() && health_cmd->parsed()) connection.server = std::string(kDefaultServer);
   if (connection.server.empty()) {
     std::vector<std::string> hosts;
@@ -269,6 +269,7 @@ int main(int argc, char** argv) {
       auto started = PrivateServer::Start(*gatherd, hosts);
       if (started.ok()) {
         private_server = *std::move(started);
+        PrivateServer::StopOnSignals(private_server);
       } else {
         gatherd = started.status();
       }
@@ -280,25 +281,30 @@ int main(int argc, char** argv) {
     }
     connection.server = private_server->address();
   }
-  if (rank_cmd->parsed()) {
-    rank.connection = connection;
-    return RunRank(rank);
-  }
-  if (netdata_cmd->parsed()) {
-    netdata.connection = connection;
-    return RunNetdata(netdata);
-  }
-  if (fetch_cmd->parsed()) {
-    fetch.connection = connection;
-    return RunFetch(fetch);
-  }
-  if (lookup_cmd->parsed()) {
-    lookup.connection = connection;
-    return RunLookup(lookup);
-  }
-  if (health_cmd->parsed()) {
-    health.connection = connection;
-    return RunHealth(health);
-  }
-  return kExitUsage;
+  auto run = [&]() -> int {
+    if (rank_cmd->parsed()) {
+      rank.connection = connection;
+      return RunRank(rank);
+    }
+    if (netdata_cmd->parsed()) {
+      netdata.connection = connection;
+      return RunNetdata(netdata);
+    }
+    if (fetch_cmd->parsed()) {
+      fetch.connection = connection;
+      return RunFetch(fetch);
+    }
+    if (lookup_cmd->parsed()) {
+      lookup.connection = connection;
+      return RunLookup(lookup);
+    }
+    if (health_cmd->parsed()) {
+      health.connection = connection;
+      return RunHealth(health);
+    }
+    return kExitUsage;
+  };
+  const int code = run();
+  if (private_server) private_server->Stop();  // the signal thread may still hold it
+  return code;
 }

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -91,9 +92,9 @@ absl::StatusOr<std::string> FindGatherd() {
       "no gatherd next to gather or on PATH (or set GATHERD=/path/to/gatherd)");
 }
 
-absl::StatusOr<std::unique_ptr<PrivateServer>> PrivateServer::Start(
+absl::StatusOr<std::shared_ptr<PrivateServer>> PrivateServer::Start(
     const std::string& gatherd, const std::vector<std::string>& hosts) {
-  std::unique_ptr<PrivateServer> server(new PrivateServer());
+  std::shared_ptr<PrivateServer> server(new PrivateServer());
   // A Unix socket path is at most 107 bytes: a long TMPDIR falls back to /tmp.
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = absl::StrCat(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp", "/gather-XXXXXX");
@@ -127,6 +128,9 @@ absl::StatusOr<std::unique_ptr<PrivateServer>> PrivateServer::Start(
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the CLI died before prctl took effect
     ::setpgid(0, 0);  // Ctrl-C in the terminal goes to the CLI, which then takes gatherd down
+    sigset_t none;    // the CLI blocks some signals (StopOnSignals); gatherd must get them
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::dup2(null_fd, 0);
     ::dup2(out[1], 1);
     if (log_fd >= 0) ::dup2(log_fd, 2);
@@ -168,7 +172,27 @@ absl::StatusOr<std::unique_ptr<PrivateServer>> PrivateServer::Start(
   return server;
 }
 
+void PrivateServer::StopOnSignals(std::shared_ptr<PrivateServer> self) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&signals, signal);
+  ::pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::thread([self = std::move(self), signals] {
+    int signal = 0;
+    if (::sigwait(&signals, &signal) != 0) return;
+    self->Stop();
+    // Die of the signal, as without this thread.
+    ::signal(signal, SIG_DFL);
+    sigset_t one;
+    sigemptyset(&one);
+    sigaddset(&one, signal);
+    ::pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+    ::raise(signal);
+  }).detach();
+}
+
 void PrivateServer::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
     const absl::Time deadline = absl::Now() + kStopTimeout;

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,12 +29,13 @@ std::vector<std::string> EgressFlagsFor(const std::vector<std::string>& hosts);
 // NOT_FOUND says where it looked.
 absl::StatusOr<std::string> FindGatherd();
 
-// Owns the child process and its directory. Used by the main thread only (the one that started
-// it: the kernel's parent-death signal is tied to that thread).
+// Owns the child process and its directory (shared with the signal thread). Started by the main thread (the kernel's
+// parent-death signal is tied to the thread that forked); Stop may also run on the thread that
+// StopOnSignals() starts, so it takes a mutex.
 class PrivateServer {
  public:
   // Starts `gatherd` and waits until it listens (or fails: UNAVAILABLE with its last log lines).
-  static absl::StatusOr<std::unique_ptr<PrivateServer>> Start(const std::string& gatherd,
+  static absl::StatusOr<std::shared_ptr<PrivateServer>> Start(const std::string& gatherd,
                                                               const std::vector<std::string>& hosts);
   ~PrivateServer();  // Stop()
   PrivateServer(const PrivateServer&) = delete;
@@ -44,10 +46,16 @@ class PrivateServer {
   pid_t pid() const { return pid_; }
   // SIGTERM, then waits (SIGKILL after a few seconds); removes the directory. Idempotent.
   void Stop();
+  // SIGINT, SIGTERM and SIGHUP to the CLI stop this server (and remove its directory) before the
+  // CLI dies of the signal as it would have. Call on the main thread before any other thread
+  // starts (the signals are blocked there, and so in every thread started after). The waiting
+  // thread shares `self`'s ownership, so the owner must Stop() it when done.
+  static void StopOnSignals(std::shared_ptr<PrivateServer> self);
 
  private:
   PrivateServer() = default;
 
+  std::mutex mu_;  // Stop
   pid_t pid_ = -1;
   int stdout_fd_ = -1;  // the child's stdout, kept open so it never writes into a closed pipe
   std::string dir_;

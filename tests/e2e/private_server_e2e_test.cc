@@ -1,6 +1,6 @@
 // End to end: `gather` with no --server starts its own gatherd (next to it in the build's bin
 // directory), runs against a local upstream, and leaves no gatherd behind: not after a normal
-// run, not after the CLI is sent SIGTERM or SIGKILL mid-run.
+// run, not after the CLI is sent SIGTERM or SIGKILL mid-run (and no directory but after SIGKILL).
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -103,7 +103,17 @@ class PrivateServerE2eTest : public ::testing::Test {
   void OnRequest() {
     std::lock_guard<std::mutex> lock(mu_);
     if (cli_ <= 0) return;
-    if (servers_.empty()) servers_ = GatherdChildrenOf(cli_);
+    if (servers_.empty()) {
+      servers_ = GatherdChildrenOf(cli_);
+      // Its private directory, from --listen=unix:DIR/gatherd.sock.
+      for (pid_t server : servers_) {
+        std::string cmdline = ReadFile(absl::StrCat("/proc/", server, "/cmdline"));
+        size_t at = cmdline.find("--listen=unix:");
+        if (at == std::string::npos) continue;
+        std::string socket = cmdline.substr(at + 14, cmdline.find('\0', at) - at - 14);
+        dirs_.push_back(socket.substr(0, socket.rfind('/')));
+      }
+    }
     if (kill_signal_ != 0 && !sent_) {
       sent_ = true;
       kill(cli_, kill_signal_);
@@ -131,6 +141,13 @@ class PrivateServerE2eTest : public ::testing::Test {
     ASSERT_EQ(servers.size(), 1u);
     EXPECT_TRUE(WaitForExit(servers[0], Slack(absl::Seconds(10))))
         << "gatherd " << servers[0] << " outlived the CLI";
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSERT_EQ(dirs_.size(), 1u);
+    if (signal == SIGKILL) {
+      std::filesystem::remove_all(dirs_[0]);  // a SIGKILL leaves the directory (docs/SECURITY.md)
+    } else {
+      EXPECT_FALSE(std::filesystem::exists(dirs_[0])) << dirs_[0];  // removed on SIGTERM
+    }
   }
 
   std::string dir_;
@@ -139,6 +156,7 @@ class PrivateServerE2eTest : public ::testing::Test {
   int kill_signal_ = 0;
   bool sent_ = false;
   std::vector<pid_t> servers_;
+  std::vector<std::string> dirs_;  // their private directories
   TestUpstream upstream_;  // last: stopped (its threads joined) before the members above go
 };
 
@@ -166,6 +184,9 @@ TEST_F(PrivateServerE2eTest, LookupWithoutAServerRunsOnAPrivateGatherdAndLeavesN
   }
   ASSERT_EQ(servers.size(), 1u);
   EXPECT_TRUE(WaitForExit(servers[0], absl::Seconds(1)));  // stopped before the CLI exited
+  std::lock_guard<std::mutex> lock(mu_);
+  ASSERT_EQ(dirs_.size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(dirs_[0])) << dirs_[0];
 }
 
 TEST_F(PrivateServerE2eTest, SigtermOfTheCliTakesItsGatherdDown) { KillMidRun(SIGTERM); }
