@@ -145,13 +145,24 @@ class PagesE2eTest : public ::testing::Test {
       const int pages = absl::SimpleAtoi(key, &number) ? PagesOf(number) : 2;
       std::string link = absl::StrCat("</items/", key, "?page=1>; rel=\"first\"");
       if (page < pages) {
-        std::string next = key == "away" ? absl::StrCat(other_.base_url(), "/items/away?page=2")
+        std::string next = key == "away" ? absl::StrCat(OtherUrl(), "/items/away?page=2")
                                          : absl::StrCat("/items/", key, "?page=", page + 1);
         link = absl::StrCat("<", next, ">; rel=\"next\", ", link);
       }
       response.set_header("Link", link);
       response.set_content(Items(key, page - 1).dump(), "application/json");
     });
+  }
+
+  // other_'s base URL, for the upstream's threads (set once other_ listens).
+  std::string OtherUrl() {
+    std::lock_guard<std::mutex> lock(other_mu_);
+    return other_url_;
+  }
+  void StartOther(const std::string& host) {
+    other_.Start(host);
+    std::lock_guard<std::mutex> lock(other_mu_);
+    other_url_ = other_.base_url();
   }
 
   std::vector<std::string> Args(std::vector<std::string> more) const {
@@ -199,6 +210,8 @@ class PagesE2eTest : public ::testing::Test {
   }
 
   std::string dir_;
+  std::mutex other_mu_;
+  std::string other_url_;  // guarded by other_mu_
   TestUpstream upstream_;
   TestUpstream other_;
   std::optional<Gatherd> gatherd_;
@@ -339,7 +352,7 @@ TEST_F(PagesE2eTest, ANextPageOnAnotherHostGetsNoCredentialAndObeysTheEgressPoli
     }
     response.set_content(Items("away", 1).dump(), "application/json");
   });
-  other_.Start("127.0.0.2");
+  StartOther("127.0.0.2");
   std::string keys = Path("keys.txt");
   std::ofstream(keys) << "away\n";
   auto args = [&](const std::string& out) {

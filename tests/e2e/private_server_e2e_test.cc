@@ -209,9 +209,10 @@ TEST_F(PrivateServerE2eTest, OnlyTheNamedHostsAreOpen) {
   // next page.
   upstream_.Stop();
   TestUpstream paged;
-  paged.Get(R"(/p/(\d+))", [&other](const httplib::Request&, httplib::Response& response) {
-    response.set_content(absl::StrCat(R"({"v":1,"next":")", other.base_url(), R"(/x"})"),
-                         "application/json");
+  // Made before `paged` starts its threads, and copied into the handler.
+  const std::string body = absl::StrCat(R"({"v":1,"next":")", other.base_url(), R"(/x"})");
+  paged.Get(R"(/p/(\d+))", [body](const httplib::Request&, httplib::Response& response) {
+    response.set_content(body, "application/json");
   });
   paged.Start();
   run = ::gather::testing::Run({kBin + "/gather", "lookup", "--template", paged.base_url() + "/p/{key}", "--keys",
