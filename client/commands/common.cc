@@ -1,5 +1,7 @@
 #include "client/commands/common.h"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -10,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/json_pointer.h"
+#include "common/url.h"
 #include "common/status_names.h"
 
 namespace gather::client {
@@ -281,5 +284,21 @@ absl::StatusOr<std::optional<v1::Paging>> BuildPagingFlags(const PageFlags& opti
   return std::optional<v1::Paging>(std::move(out));
 }
 
+
+std::vector<std::string> HostsOfRequest(const v1::FetchAndRankRequest& request) {
+  std::vector<std::string> hosts;
+  auto add = [&hosts](const std::string& url) {
+    std::string host = common::HostOf(url);
+    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
+      hosts.push_back(std::move(host));
+    }
+  };
+  for (const v1::Job& job : request.jobs()) add(job.url());
+  if (request.has_discovery()) {
+    add(request.discovery().index_url());
+    add(request.discovery().url_template());
+  }
+  return hosts;
+}
 
 }  // namespace gather::client

@@ -80,6 +80,10 @@ struct PageFlags {
 // The flags as a Paging message; nullopt when none is given. INVALID_ARGUMENT names the flag.
 absl::StatusOr<std::optional<v1::Paging>> BuildPagingFlags(const PageFlags& flags);
 
+// The hosts a FetchAndRank request names (job URLs, the discovery index and template), each
+// once, in order: what a private gatherd must be allowed to reach (client/embedded/).
+std::vector<std::string> HostsOfRequest(const v1::FetchAndRankRequest& request);
+
 // "OK", "HTTP_ERROR", ... (the enum name without JOB_STATUS_).
 absl::string_view StatusName(v1::JobStatus status);
 

@@ -1,6 +1,5 @@
 #include "client/commands/fetch.h"
 
-#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -16,7 +15,6 @@
 #include "absl/strings/strip.h"
 #include "common/json_pointer.h"
 #include "common/json_string.h"
-#include "common/url.h"
 #include "common/status_names.h"
 #include "gather/v1/gather.grpc.pb.h"
 
@@ -173,15 +171,7 @@ std::vector<std::string> FetchHosts(const FetchOptions& options) {
   std::vector<std::string> names;
   auto request = BuildFetchRequest(options, &names);
   if (!request.ok()) return {};
-  std::vector<std::string> hosts;
-  auto add = [&hosts](const std::string& url) {
-    std::string host = common::HostOf(url);
-    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
-      hosts.push_back(std::move(host));
-    }
-  };
-  for (const v1::Job& job : request->jobs()) add(job.url());
-  return hosts;
+  return HostsOfRequest(*request);
 }
 
 int RunFetch(const FetchOptions& options) {

@@ -1,6 +1,5 @@
 #include "client/commands/rank.h"
 
-#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -17,7 +16,6 @@
 #include "gather/v1/gather.grpc.pb.h"
 #include "nlohmann/json.hpp"
 #include "common/reducer.h"
-#include "common/url.h"
 
 namespace gather::client {
 namespace {
@@ -112,19 +110,7 @@ absl::StatusOr<v1::FetchAndRankRequest> BuildRankRequest(const RankOptions& opti
 std::vector<std::string> RankHosts(const RankOptions& options) {
   auto request = BuildRankRequest(options);
   if (!request.ok()) return {};
-  std::vector<std::string> hosts;
-  auto add = [&hosts](const std::string& url) {
-    std::string host = common::HostOf(url);
-    if (!host.empty() && std::find(hosts.begin(), hosts.end(), host) == hosts.end()) {
-      hosts.push_back(std::move(host));
-    }
-  };
-  for (const v1::Job& job : request->jobs()) add(job.url());
-  if (request->has_discovery()) {
-    add(request->discovery().index_url());
-    add(request->discovery().url_template());
-  }
-  return hosts;
+  return HostsOfRequest(*request);
 }
 
 int RunRank(const RankOptions& options) {
