@@ -140,6 +140,9 @@ void BatchLookupReactor::HandleSpec() {
     // Enough keys to keep every transfer busy and the next result batch full, plus one key
     // message of headroom (a message is taken whole).
     window_ = std::max<uint64_t>(4 * static_cast<uint64_t>(plan_->policy.concurrency), 2048);
+    // The spec is accepted: say so now (the response headers) rather than with the first rows, so
+    // a client can tell an accepted call from a refused one before it sends its keys.
+    StartSendInitialMetadata();
     EndReadLocked();
     finish = core_.PumpLocked();
   }
