@@ -51,6 +51,7 @@ gather::observe::EngineSnapshot EngineSnapshotOf(const gather::fetch::CurlEngine
   out.started = stats.started.load();
   out.retries = stats.retries.load();
   out.retries_denied = stats.retries_denied.load();
+  out.retries_waited = stats.retries_waited.load();
   out.rate_waits = stats.rate_waits.load();
   out.coalesced = stats.coalesced.load();
   out.hedges = stats.hedges.load();

@@ -478,6 +478,7 @@ void CurlLoop::OnTransferDone(Transfer* transfer, CURLcode code) {
   std::unique_ptr<Job> done = std::move(owned->job);
   Scheduler::RetryDecision retry = scheduler_.DecideRetry(*done, result, retry_after, now);
   if (retry.retry) {
+    done->budget_wait += retry.budget_wait;
     done->previous = std::move(result);
     done->waiting_since = now;
     scheduler_.Delay(std::move(done), now + retry.wait);
@@ -529,6 +530,7 @@ FetchResult CurlLoop::EndedWaiting(Job& job, FetchOutcome outcome, absl::string_
 }
 
 void CurlLoop::Complete(std::unique_ptr<Job> job, FetchResult& result) {
+  result.budget_wait = job->budget_wait;
   if (!job->coalesce_key.empty()) {
     absl::Time now = absl::Now();
     bool cut_by_its_call =

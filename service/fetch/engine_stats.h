@@ -15,6 +15,7 @@ struct EngineStats {
   std::atomic<int64_t> max_inflight_seen{0};
   std::atomic<int64_t> retries{0};         // retries scheduled
   std::atomic<int64_t> retries_denied{0};  // retries the budget refused
+  std::atomic<int64_t> retries_waited{0};  // retries that waited for the budget
   std::atomic<int64_t> rate_waits{0};      // admissions deferred for a rate token
   std::atomic<int64_t> coalesced{0};       // jobs answered by an identical request's fetch
   std::atomic<int64_t> hedges{0};          // hedge transfers started

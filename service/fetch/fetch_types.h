@@ -106,6 +106,8 @@ struct FetchResult {
   // over attempts.
   absl::Duration queue_wait = absl::ZeroDuration();
   absl::Duration latency = absl::ZeroDuration();  // start -> end of the last transfer
+  // The part of queue_wait its retries spent waiting for the host's retry budget.
+  absl::Duration budget_wait = absl::ZeroDuration();
   uint32_t attempts = 0;                          // transfers made
   // The answer of an identical request this job shared (no transfer of its own: attempts 0).
   bool shared = false;

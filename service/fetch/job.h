@@ -30,6 +30,8 @@ struct Job {
   absl::Time waiting_since;                      // submit, or when its retry was scheduled
   absl::Duration waited = absl::ZeroDuration();  // queue time of earlier attempts
   uint32_t attempts = 0;                         // transfers made (a hedge counts)
+  // Time its retries waited for the host's retry budget (part of `waited`).
+  absl::Duration budget_wait = absl::ZeroDuration();
   // While it waits for a retry: what the failed attempt got (the answer if no retry comes).
   std::optional<FetchResult> previous;
   // Set while it fetches for identical requests (the Coalescer's key); empty otherwise.

@@ -191,10 +191,24 @@ Scheduler::RetryDecision Scheduler::DecideRetry(const Job& job, const FetchResul
                                  ") would start after the deadline");
     return decision;
   }
-  if (!job.host->budget.TryRetry(now)) {
+  // A retry the host's budget cannot afford now waits until the budget has earned it, unless
+  // that is past the call's deadline (an online call fails at once, as it did before).
+  absl::Duration budget_wait = job.host->budget.Reserve(now);
+  if (budget_wait > wait && now + budget_wait >= job.group->options.deadline) {
+    job.host->budget.Refund();
     decision.note = "not retried: the retry budget for this host is spent";
+    if (budget_wait != absl::InfiniteDuration()) {
+      absl::StrAppend(&decision.note, " (it allows this retry in ",
+                      absl::FormatDuration(absl::Ceil(budget_wait, absl::Milliseconds(1))),
+                      ", after the deadline)");
+    }
     stats_->retries_denied.fetch_add(1, std::memory_order_relaxed);
     return decision;
+  }
+  if (budget_wait > wait) {
+    decision.budget_wait = budget_wait - wait;
+    wait = budget_wait;
+    stats_->retries_waited.fetch_add(1, std::memory_order_relaxed);
   }
   stats_->retries.fetch_add(1, std::memory_order_relaxed);
   decision.retry = true;

@@ -116,10 +116,14 @@ class Scheduler {
   struct RetryDecision {
     bool retry = false;
     absl::Duration wait = absl::ZeroDuration();
+    // The part of `wait` added because the host's retry budget had no retry to spare now.
+    absl::Duration budget_wait = absl::ZeroDuration();
     std::string note;  // why not, when it matters to the caller
   };
   // Whether `result` of the job's latest attempt is retried, and after how long (backoff with
-  // jitter, Retry-After as the minimum, within the deadline and the host's retry budget).
+  // jitter, Retry-After as the minimum, never past the deadline). A retry the host's retry budget
+  // cannot afford now waits until the budget has earned it (RetryBudget::Reserve); it fails only
+  // when that is past the group's deadline.
   RetryDecision DecideRetry(const Job& job, const FetchResult& result,
                             absl::string_view retry_after, absl::Time now);
   // The job waits until `when`, then goes to the front of its group's queue.

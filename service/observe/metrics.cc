@@ -129,6 +129,9 @@ std::vector<prometheus::MetricFamily> EngineCollector::Collect() const {
   counter("gather_retries_total", "Retries scheduled", stats.retries);
   counter("gather_retries_denied_total", "Retries the retry budget refused",
           stats.retries_denied);
+  counter("gather_retries_waited_total",
+          "Retries that waited for the retry budget instead of failing",
+          stats.retries_waited);
   counter("gather_rate_limit_waits_total", "Transfers deferred to wait for a rate token",
           stats.rate_waits);
   counter("gather_coalesced_jobs_total", "Jobs answered by an identical request's fetch",

@@ -63,6 +63,7 @@ struct EngineSnapshot {
   int64_t started = 0;
   int64_t retries = 0;
   int64_t retries_denied = 0;
+  int64_t retries_waited = 0;
   int64_t rate_waits = 0;
   int64_t coalesced = 0;
   int64_t hedges = 0;

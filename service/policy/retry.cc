@@ -66,4 +66,12 @@ bool RetryBudget::TryRetry(absl::Time now) {
   return true;
 }
 
+absl::Duration RetryBudget::Reserve(absl::Time now) {
+  Earn(now);
+  balance_ -= 1.0;
+  if (balance_ >= 0.0) return absl::ZeroDuration();
+  if (min_per_second_ <= 0.0) return absl::InfiniteDuration();
+  return absl::Seconds(-balance_ / min_per_second_);
+}
+
 }  // namespace gather::policy

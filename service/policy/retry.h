@@ -38,8 +38,15 @@ class RetryBudget {
 
   // A first attempt was made.
   void OnRequest(absl::Time now);
-  // Spends one retry if the budget allows it.
+  // Spends one retry if the budget allows it (hedges: an extra request that is not needed).
   bool TryRetry(absl::Time now);
+  // Spends one retry whether or not the budget has it, going into debt: returns how long the
+  // retry must wait until `min_per_second` has earned the debt back (zero when the budget had
+  // it). Waiting retries thus go out at most `min_per_second` (plus `ratio` of requests) per
+  // second: a batch's retries wait for the budget instead of failing.
+  absl::Duration Reserve(absl::Time now);
+  // Gives back a Reserve that was not used (the retry would have started past a deadline).
+  void Refund() { balance_ = std::min(max_balance_, balance_ + 1.0); }
   double balance() const { return balance_; }
 
  private:

@@ -13,6 +13,7 @@ void BatchLookupReactor::OnPageDone(uint64_t tag, fetch::FetchResult& result) {
     std::lock_guard<std::mutex> lock(core_.mu());
     pages = slots_[tag].pages.get();
     core_.AddBodyBytesLocked(result.body.size());
+    core_.AddBudgetWaitLocked(result.budget_wait);
   }
   const size_t rows_before = pages->rows().size();
   const size_t pages_before = pages->pages().size();

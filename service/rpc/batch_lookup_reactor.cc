@@ -260,6 +260,7 @@ void BatchLookupReactor::OnFetchDone(uint64_t tag, fetch::FetchResult& result) {
     Slot& slot = slots_[tag];
     --pending_;
     core_.AddBodyBytesLocked(result.body.size());
+    core_.AddBudgetWaitLocked(result.budget_wait);
     if (v1::LookupResult* row = core_.AddRowLocked(slot.seq, status)) {
       size_t row_bytes = slot.key.size() + error.size() + result.body.size() / 4;
       row->set_key(std::move(slot.key));
@@ -295,6 +296,8 @@ void BatchLookupReactor::BuildSummaryLocked(v1::BatchLookupResponse* message) {
   v1::LookupSummary* summary = message->mutable_summary();
   *summary = BuildLookupSummary(keys_, core_.counts_locked(), absl::Now() - core_.start(),
                                 core_.body_bytes_locked(), state_->engine->HostRate(plan_->host));
+  summary->set_keys_waited(core_.jobs_waited_locked());
+  summary->set_retry_wait_ms(absl::ToDoubleMilliseconds(core_.budget_wait_locked()));
   if (plan_->paging) {
     summary->set_pages(pages_);
     summary->set_rows(rows_);

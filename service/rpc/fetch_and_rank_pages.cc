@@ -13,6 +13,7 @@ void FetchAndRankReactor::HandlePage(uint64_t tag, fetch::FetchResult& result) {
     std::lock_guard<std::mutex> lock(core_.mu());
     pages = pages_[tag].get();
     core_.AddBodyBytesLocked(result.body.size());
+    core_.AddBudgetWaitLocked(result.budget_wait);
   }
   KeyPages::Step step = ReadPageAnswer(*pages, result, state_->follow_redirects, plan_->fields,
                                        plan_->required);

@@ -247,6 +247,7 @@ void FetchAndRankReactor::HandleJob(uint64_t tag, fetch::FetchResult& result) {
     const RankJob& job = jobs_[tag];
     if (score) scored_.push_back(extract::Scored{job.id, job.url, *score});
     core_.AddBodyBytesLocked(result.body.size());
+    core_.AddBudgetWaitLocked(result.budget_wait);
     --pending_;
     if (v1::JobResult* row = core_.AddRowLocked(tag, status)) {
       core_.AddRowBytesLocked(job.id.size() + job.url.size() + error.size());
@@ -275,6 +276,9 @@ void FetchAndRankReactor::BuildSummaryLocked(v1::FetchAndRankResponse* message) 
       BuildRankSummary(std::move(scored_), plan_->top_n, plan_->ascending, jobs_.size(),
                        core_.counts_locked(), absl::Now() - core_.start(),
                        core_.body_bytes_locked());
+  message->mutable_summary()->set_jobs_waited(core_.jobs_waited_locked());
+  message->mutable_summary()->set_retry_wait_ms(
+      absl::ToDoubleMilliseconds(core_.budget_wait_locked()));
 }
 
 void FetchAndRankReactor::StreamBrokeLocked() {

@@ -128,6 +128,12 @@ class StreamCore {
   void AddRowBytesLocked(size_t bytes) { filling_bytes_ += bytes; }
   // Body bytes received by the call's jobs (summary and log).
   void AddBodyBytesLocked(uint64_t bytes) { body_bytes_ += bytes; }
+  // A job's retries waited `wait` for the host's retry budget (summary).
+  void AddBudgetWaitLocked(absl::Duration wait) {
+    if (wait <= absl::ZeroDuration()) return;
+    budget_wait_ += wait;
+    ++jobs_waited_;
+  }
 
   // Ends the call with `status` once the host is drained; unsent rows are dropped.
   void FailLocked(grpc::Status status) {
@@ -143,6 +149,8 @@ class StreamCore {
   }
   const StatusCounts& counts_locked() const { return counts_; }
   uint64_t body_bytes_locked() const { return body_bytes_; }
+  absl::Duration budget_wait_locked() const { return budget_wait_; }
+  uint64_t jobs_waited_locked() const { return jobs_waited_; }
 
   // Starts what the call's state allows (the host's read, the next write, the alarm) and returns
   // the status to end the call with, if it is time: pass it to FinishRpc once mu() is released.
@@ -294,6 +302,8 @@ class StreamCore {
   size_t sending_rows_ = 0;
   StatusCounts counts_;
   uint64_t body_bytes_ = 0;
+  absl::Duration budget_wait_ = absl::ZeroDuration();
+  uint64_t jobs_waited_ = 0;
   std::optional<grpc::Status> failure_;
   bool writing_ = false;
   bool write_failed_ = false;

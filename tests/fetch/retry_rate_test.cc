@@ -276,6 +276,8 @@ TEST_F(RetryRateTest, ADeadUpstreamGetsAtMostTheRetryBudget) {
   CollectingSink sink;
   GroupOptions options;
   options.max_concurrency = 100;
+  // An online call (a deadline): a retry the budget cannot afford before it fails at once.
+  options.deadline = absl::Now() + absl::Seconds(2);
   GroupId group = engine->OpenGroup(&sink, options);
   const int n = 1000;
   for (int i = 0; i < n; ++i) engine->Submit(group, i, Get(absl::StrCat(dead, i), 3));
@@ -290,6 +292,41 @@ TEST_F(RetryRateTest, ADeadUpstreamGetsAtMostTheRetryBudget) {
   EXPECT_GT(engine->stats().retries_denied.load(), 0);
   engine->CloseGroup(group);
   close(fd);
+}
+
+TEST_F(RetryRateTest, ABatchsRetriesWaitForTheBudgetAndEveryKeyEndsOk) {
+  EngineOptions engine_options = LoopbackOptions();
+  engine_options.retry_budget_ratio = 0.2;
+  engine_options.retry_budget_min_per_second = 50;  // 50 to start with, then 50 per second
+  auto engine = MakeEngine(std::move(engine_options));
+  CollectingSink sink;
+  GroupOptions options;  // no deadline: a batch
+  options.max_concurrency = 50;
+  GroupId group = engine->OpenGroup(&sink, options);
+  const int n = 100;  // every key fails twice: 200 retries, 70 affordable at once
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < n; ++i) engine->Submit(group, i, Get(absl::StrCat(base_, "/flaky/", i, "/2"), 3));
+  ASSERT_TRUE(sink.Wait(n));
+  absl::Duration budget_wait;
+  int waited = 0;
+  for (auto& [tag, result] : sink.results()) {
+    EXPECT_EQ(result.http_status, 200) << tag << ": " << result.note;
+    EXPECT_EQ(result.attempts, 3u);
+    budget_wait += result.budget_wait;
+    waited += result.budget_wait > absl::ZeroDuration() ? 1 : 0;
+  }
+  EXPECT_GT(waited, 0);
+  EXPECT_EQ(engine->stats().retries_denied.load(), 0);
+  EXPECT_GT(engine->stats().retries_waited.load(), 0);
+  // The budget still paces them: retries (arrivals beyond each key's first) that went out within
+  // t of the start are at most 50 + 20 + 50 per second * t (+ slack for the clock's spread).
+  std::vector<absl::Time> all = arrivals_.All();
+  ASSERT_EQ(all.size(), static_cast<size_t>(3 * n));
+  for (size_t i = n; i < all.size(); ++i) {
+    double t = absl::ToDoubleSeconds(all[i] - start);
+    EXPECT_LE(static_cast<double>(i + 1 - n), 70 + 50 * t + 5) << "retry " << i - n << " at " << t;
+  }
+  engine->CloseGroup(group);
 }
 
 FetchRequest Shared(const std::string& url) {

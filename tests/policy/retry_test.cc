@@ -1,5 +1,7 @@
 #include "service/policy/retry.h"
 
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace gather::policy {
@@ -57,6 +59,38 @@ TEST(RetryTest, BudgetBoundsRetriesDuringAnOutage) {
     }
   }
   EXPECT_LE(retries, requests * 0.2 + 10 * 3);
+}
+
+TEST(RetryTest, ReserveWaitsForTheBudgetInsteadOfRefusing) {
+  RetryBudget budget(0.2, 10, 100, kNow);  // 10 to spend
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(budget.Reserve(kNow), absl::ZeroDuration());
+  // Then each retry waits its turn at the floor's pace: 10 per second.
+  EXPECT_EQ(budget.Reserve(kNow), absl::Milliseconds(100));
+  EXPECT_EQ(budget.Reserve(kNow), absl::Milliseconds(200));
+  EXPECT_FALSE(budget.TryRetry(kNow));  // hedges stop while retries are owed
+  // 100 ms later one was earned back: the next waits 200 ms from then.
+  EXPECT_EQ(budget.Reserve(kNow + absl::Milliseconds(100)), absl::Milliseconds(200));
+  budget.Refund();
+  EXPECT_EQ(budget.Reserve(kNow + absl::Milliseconds(100)), absl::Milliseconds(200));
+  // Requests earn their share too: 10 requests pay back 2 retries.
+  for (int i = 0; i < 10; ++i) budget.OnRequest(kNow + absl::Milliseconds(100));
+  EXPECT_EQ(budget.Reserve(kNow + absl::Milliseconds(100)), absl::Milliseconds(100));
+}
+
+TEST(RetryTest, ReservedRetriesGoOutAtTheBudgetsPace) {
+  // 400 requests fail twice each: 800 retries reserved at once. The waits spread them so that
+  // within any time t no more than 20% of requests + 10 + 10 per second * t start.
+  RetryBudget budget(0.2, 10, 100, kNow);
+  for (int i = 0; i < 400; ++i) budget.OnRequest(kNow);
+  std::vector<absl::Duration> waits;
+  for (int i = 0; i < 800; ++i) waits.push_back(budget.Reserve(kNow));
+  for (double t : {0.0, 1.0, 10.0, 60.0}) {
+    int started = 0;
+    for (absl::Duration w : waits) started += w <= absl::Seconds(t) ? 1 : 0;
+    EXPECT_LE(started, 100 + 10 * t + 1) << t;  // 100: the most the budget banks
+  }
+  EXPECT_LE(waits.back(), absl::Seconds(71));  // (800 - 90) / 10 per second
+  EXPECT_GE(waits.back(), absl::Seconds(70));
 }
 
 }  // namespace

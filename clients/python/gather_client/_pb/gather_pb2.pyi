@@ -285,13 +285,15 @@ class LookupSpec(_message.Message):
     def __init__(self, url_template: _Optional[str] = ..., method: _Optional[str] = ..., headers: _Optional[_Iterable[_Union[Header, _Mapping]]] = ..., fields: _Optional[_Iterable[_Union[Field, _Mapping]]] = ..., required: _Optional[_Iterable[str]] = ..., policy: _Optional[_Union[FetchPolicy, _Mapping]] = ..., credential: _Optional[str] = ..., body: _Optional[str] = ..., paging: _Optional[_Union[Paging, _Mapping]] = ...) -> None: ...
 
 class LookupSummary(_message.Message):
-    __slots__ = ["bytes", "items_filtered", "keys", "keys_cut", "pages", "rate", "rows", "status_counts", "wall_ms"]
+    __slots__ = ["bytes", "items_filtered", "keys", "keys_cut", "keys_waited", "pages", "rate", "retry_wait_ms", "rows", "status_counts", "wall_ms"]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FILTERED_FIELD_NUMBER: _ClassVar[int]
     KEYS_CUT_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
+    KEYS_WAITED_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
+    RETRY_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     STATUS_COUNTS_FIELD_NUMBER: _ClassVar[int]
     WALL_MS_FIELD_NUMBER: _ClassVar[int]
@@ -299,12 +301,14 @@ class LookupSummary(_message.Message):
     items_filtered: int
     keys: int
     keys_cut: int
+    keys_waited: int
     pages: int
     rate: float
+    retry_wait_ms: float
     rows: int
     status_counts: _containers.RepeatedCompositeFieldContainer[StatusCount]
     wall_ms: float
-    def __init__(self, keys: _Optional[int] = ..., status_counts: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., wall_ms: _Optional[float] = ..., bytes: _Optional[int] = ..., rate: _Optional[float] = ..., pages: _Optional[int] = ..., rows: _Optional[int] = ..., items_filtered: _Optional[int] = ..., keys_cut: _Optional[int] = ...) -> None: ...
+    def __init__(self, keys: _Optional[int] = ..., status_counts: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., wall_ms: _Optional[float] = ..., bytes: _Optional[int] = ..., rate: _Optional[float] = ..., pages: _Optional[int] = ..., rows: _Optional[int] = ..., items_filtered: _Optional[int] = ..., keys_cut: _Optional[int] = ..., keys_waited: _Optional[int] = ..., retry_wait_ms: _Optional[float] = ...) -> None: ...
 
 class Paging(_message.Message):
     __slots__ = ["items", "max_pages", "next_link", "next_token_pointer", "next_url_pointer", "token_param"]
@@ -323,18 +327,22 @@ class Paging(_message.Message):
     def __init__(self, next_url_pointer: _Optional[str] = ..., next_link: bool = ..., next_token_pointer: _Optional[str] = ..., token_param: _Optional[str] = ..., items: _Optional[str] = ..., max_pages: _Optional[int] = ...) -> None: ...
 
 class RankSummary(_message.Message):
-    __slots__ = ["bytes", "jobs", "ranking", "status_counts", "wall_ms"]
+    __slots__ = ["bytes", "jobs", "jobs_waited", "ranking", "retry_wait_ms", "status_counts", "wall_ms"]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     JOBS_FIELD_NUMBER: _ClassVar[int]
+    JOBS_WAITED_FIELD_NUMBER: _ClassVar[int]
     RANKING_FIELD_NUMBER: _ClassVar[int]
+    RETRY_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_COUNTS_FIELD_NUMBER: _ClassVar[int]
     WALL_MS_FIELD_NUMBER: _ClassVar[int]
     bytes: int
     jobs: int
+    jobs_waited: int
     ranking: _containers.RepeatedCompositeFieldContainer[RankedJob]
+    retry_wait_ms: float
     status_counts: _containers.RepeatedCompositeFieldContainer[StatusCount]
     wall_ms: float
-    def __init__(self, ranking: _Optional[_Iterable[_Union[RankedJob, _Mapping]]] = ..., jobs: _Optional[int] = ..., status_counts: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., wall_ms: _Optional[float] = ..., bytes: _Optional[int] = ...) -> None: ...
+    def __init__(self, ranking: _Optional[_Iterable[_Union[RankedJob, _Mapping]]] = ..., jobs: _Optional[int] = ..., status_counts: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., wall_ms: _Optional[float] = ..., bytes: _Optional[int] = ..., jobs_waited: _Optional[int] = ..., retry_wait_ms: _Optional[float] = ...) -> None: ...
 
 class RankedJob(_message.Message):
     __slots__ = ["id", "rank", "score", "url"]
