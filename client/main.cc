@@ -223,6 +223,10 @@ int main(int argc, char** argv) {
                  "JSONL default: every row goes to --out)");
   lookup_cmd->add_flag("--resume", lookup.resume,
                        "skip keys already in --out/--errors (by input line number) and append the rest");
+  lookup_cmd->add_option("--redo", lookup.redo,
+                 "with --resume: fetch again the keys whose row has one of these statuses\n"
+                 "(e.g. HTTP_ERROR,TIMEOUT,RATE_LIMITED, or failed for all but OK and MISSING);\n"
+                 "their rows leave --errors (rewritten) and the new rows are appended");
   lookup_cmd->add_flag("--progress", lookup.progress, "print progress on stderr even when it is not a terminal");
   lookup_cmd->add_flag("--quiet", lookup.quiet, "no progress and no summary on stderr");
   lookup_cmd->add_option("--shards", lookup.shards,
@@ -296,6 +300,7 @@ int main(int argc, char** argv) {
     }
     if (lookup_cmd->parsed()) {
       lookup.connection = connection;
+      lookup.command_line.assign(argv, argv + argc);
       return RunLookup(lookup);
     }
     if (health_cmd->parsed()) {

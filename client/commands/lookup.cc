@@ -16,6 +16,7 @@
 #include "client/io/output_file.h"
 #include "client/lookup/grpc_transport.h"
 #include "client/lookup/key_source.h"
+#include "client/lookup/redo.h"
 #include "client/lookup/resume.h"
 #include "client/lookup/row_sink.h"
 #include "client/lookup/sharded_run.h"
@@ -117,9 +118,34 @@ int RunLookup(const LookupOptions& options) {
   const std::vector<std::string> csv_error_header{"seq",         "key",      "status",
                                                   "http_status", "attempts", "error"};
 
-  // ---- resume: what earlier runs finished ----
+  // ---- resume: what earlier runs finished (less the rows to redo) ----
   bool out_has_header = false;
   bool errors_has_header = false;
+  if (!options.redo.empty()) {
+    if (!options.resume) {
+      std::cerr << "gather lookup: --redo needs --resume (it fetches again keys an earlier run "
+                   "wrote to --out/--errors)\n";
+      return kExitUsage;
+    }
+    auto redo = ParseRedoStatuses(options.redo);
+    if (!redo.ok()) {
+      std::cerr << "gather lookup: " << redo.status().message() << "\n";
+      return kExitUsage;
+    }
+    for (int which = 0; which < 2; ++which) {
+      const std::string& path = which == 0 ? outputs->out : outputs->errors;
+      if (path.empty() || path == "-") continue;
+      auto dropped = DropRowsToRedo(path, format, /*errors_csv=*/which == 1 && csv, *redo);
+      if (!dropped.ok()) {
+        std::cerr << "gather lookup: " << dropped.status().message() << "\n";
+        return kExitUsage;
+      }
+      if (!options.quiet && dropped->dropped > 0) {
+        std::cerr << "gather lookup: --redo: took " << dropped->dropped << " rows ("
+                  << options.redo << ") out of " << path << "; fetching their keys again\n";
+      }
+    }
+  }
   if (options.resume) {
     for (int which = 0; which < 2; ++which) {
       const std::string& path = which == 0 ? outputs->out : outputs->errors;
@@ -208,6 +234,14 @@ int RunLookup(const LookupOptions& options) {
     }
     if (run.reconnects() > 0) std::cerr << "; " << run.reconnects() << " reconnects";
     std::cerr << "\n";
+    if (run.keys_waited() > 0) {
+      std::cerr << "gather lookup: the retries of " << run.keys_waited()
+                << " keys waited for the retry budget (the upstream failed more often than it "
+                   "allows to retry at once), "
+                << absl::StrFormat("%.1f", absl::ToDoubleSeconds(run.retry_wait()) /
+                                               static_cast<double>(run.keys_waited()))
+                << " s on average\n";
+    }
     if (layout.paged) {
       std::cerr << "gather lookup: " << sink.written_rows() << " rows written";
       if (sink.keys_cut() > 0) {
@@ -225,6 +259,11 @@ int RunLookup(const LookupOptions& options) {
     }
     if (sink.failed() > 0 && errors_file) {
       std::cerr << "gather lookup: keys that did not end OK are in " << errors_file->path() << "\n";
+    }
+    if (std::string list = RedoListOf(sink.counts().data(), v1::JobStatus_ARRAYSIZE);
+        !list.empty() && all_rows && outputs->out != "-" && !options.command_line.empty()) {
+      std::cerr << "gather lookup: to fetch the keys that failed again:\n  "
+                << RedoCommand(options.command_line, list) << "\n";
     }
     if (sink.duplicates() > 0) {
       std::cerr << "gather lookup: warning: the server sent " << sink.duplicates()

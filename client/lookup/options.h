@@ -39,6 +39,8 @@ struct LookupOptions {
   std::string out = "-";
   std::string errors;  // "" : see ResolveOutputs
   bool resume = false;
+  std::string redo;  // with resume: statuses whose rows are fetched again (client/lookup/redo.h)
+  std::vector<std::string> command_line;  // argv, for the summary's redo command
   bool progress = false;
   bool quiet = false;
   uint32_t keys_per_message = 1000;

@@ -221,6 +221,8 @@ absl::Status ShardedRun::RunAttempt(uint32_t index, const ResolvedServer& server
     } else if (response.has_summary()) {
       std::lock_guard<std::mutex> lock(mu_);
       server_rates_[server.address] = response.summary().rate();
+      keys_waited_ += response.summary().keys_waited();
+      retry_wait_ += absl::Milliseconds(response.summary().retry_wait_ms());
     }
   }
   reader_done.store(true);  // a sender still reading keys for a finished stream stops

@@ -60,6 +60,15 @@ class ShardedRun {
   // The rates the servers reported (one per server: shards on one server share its bucket).
   double rate() const;
   uint64_t reconnects() const { return reconnects_; }
+  // Keys whose retries waited for a host's retry budget, and their total wait (summaries).
+  uint64_t keys_waited() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return keys_waited_;
+  }
+  absl::Duration retry_wait() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return retry_wait_;
+  }
   size_t servers_used() const { return servers_.size(); }
   // Why the run gave up (the status of the stream that ended it), if it did.
   const std::optional<absl::Status>& fatal() const { return fatal_; }
@@ -115,10 +124,12 @@ class ShardedRun {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> established_{false};  // some stream of the run has received a message
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::condition_variable stop_cv_;
   std::vector<ResolvedServer> servers_;
   std::map<std::string, double> server_rates_;  // from each server's last summary
+  uint64_t keys_waited_ = 0;
+  absl::Duration retry_wait_ = absl::ZeroDuration();
   std::set<BatchLookupStream*> active_;
   std::optional<absl::Status> fatal_;
   absl::Status read_error_;
