@@ -14,13 +14,13 @@ from ._errors import (Cancelled, DeadlineExceeded, GatherError, InvalidArgument,
                       PermissionDenied, ResourceExhausted, ServerNotFound, Unauthenticated,
                       Unavailable)
 from ._requests import Index, Pages
-from ._rows import Ranked, Ranking, Result, Row, Summary
+from ._rows import Keyed, Ranked, Ranking, Result, Row, Summary, failed
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AsyncClient", "AsyncLookup", "Cancelled", "Client", "DeadlineExceeded", "GatherError",
-    "Index", "InvalidArgument", "Lookup", "Pages", "PermissionDenied", "Ranked", "Ranking",
+    "Index", "InvalidArgument", "Keyed", "Lookup", "failed", "Pages", "PermissionDenied", "Ranked", "Ranking",
     "ResourceExhausted", "Result", "Row", "ServerNotFound", "Summary", "Unauthenticated",
     "Unavailable",
 ]

@@ -11,17 +11,17 @@ import grpc
 import grpc.aio
 
 from . import _requests as req
-from ._calls import (SERVICE, Connection, LookupState, PrivateServers, lookup_hosts,
-                     rank_hosts)
+from ._calls import (SERVICE, Connection, LookupState, PrivateServers, RankCollector,
+                     lookup_hosts, rank_hosts)
 from ._errors import GatherError, error_for, from_rpc_error
 from ._pb import gather_pb2 as pb
-from ._rows import (Ranking, Result, Row, Summary, rank_summary_from_pb, ranked_from_pb,
-                    result_from_pb, to_frame)
+from ._rows import Ranking, Row, Summary, to_frame
 
 
 async def _requests(state: LookupState, keys: Any) -> AsyncIterator["pb.BatchLookupRequest"]:
     yield pb.BatchLookupRequest(spec=state.spec)
-    batcher = req.KeyBatcher(state._skip, state._skip_seqs, state.pending, state.counters)
+    batcher = req.KeyBatcher(state._skip, state._skip_seqs, state.pending, state.counters,
+                             plain_column=state.plain_column)
     try:
         seq = 0
         if hasattr(keys, "__aiter__"):
@@ -200,22 +200,14 @@ class AsyncClient:
         stub = channel.unary_stream(SERVICE + "FetchAndRank",
                                     request_serializer=pb.FetchAndRankRequest.SerializeToString,
                                     response_deserializer=pb.FetchAndRankResponse.FromString)
-        names = [f.name for f in request.fields]
-        results: List[Result] = []
-        ranking = Ranking(top=[], results=results)
+        collector = RankCollector(request)
         try:
             async for response in stub(request, timeout=deadline,
                                        metadata=self._conn.metadata()):
-                if response.HasField("summary"):
-                    ranking.top = ranked_from_pb(response.summary.ranking)
-                    ranking.summary = rank_summary_from_pb(response.summary)
-                elif response.HasField("results"):
-                    results.extend(result_from_pb(r, names) for r in response.results.results)
-                else:
-                    results.append(result_from_pb(response.result, names))
+                collector.add(response)
         except grpc.RpcError as e:
             raise from_rpc_error(e) from None
-        return ranking
+        return collector.ranking
 
     async def fetch(self, urls: Union[Mapping[str, str], Iterable[str]], *,
                     fields: req.Fields = None, require: Iterable[str] = (),

@@ -13,7 +13,8 @@ from . import _requests as req
 from ._errors import GatherError
 from ._pb import gather_pb2 as pb
 from ._private import PrivateServer
-from ._rows import Row, Summary, lookup_summary_from_pb, row_from_pb
+from ._rows import (Ranking, Row, Summary, lookup_summary_from_pb, rank_summary_from_pb,
+                    ranked_from_pb, result_from_pb, row_from_pb)
 
 SERVICE = "/gather.v1.Gather/"
 # Results batches are ~1 MB; a job's row may carry fields up to the body cap.
@@ -124,6 +125,7 @@ class LookupState:
         self._skip = skip
         self._skip_seqs = skip_seqs
         self.summary: Optional[Summary] = None
+        self.plain_column = req.plain_key_column(spec.url_template, spec.body)
 
     def requests(self):
         """The request messages: the spec, then the keys in batches (lazily). An exception from
@@ -131,7 +133,7 @@ class LookupState:
         yield pb.BatchLookupRequest(spec=self.spec)
         try:
             for batch in req.key_batches(self._keys, self._skip, self._skip_seqs, self.pending,
-                                         self.counters):
+                                         self.counters, plain_column=self.plain_column):
                 yield pb.BatchLookupRequest(keys=batch)
         except Exception as e:  # raised again to the caller by the response side
             self.input_error = e
@@ -146,6 +148,24 @@ class LookupState:
             key = self.pending.get(r.seq, r.key) if r.more else self.pending.pop(r.seq, r.key)
             out.append(row_from_pb(r, self.names, key))
         return out
+
+
+class RankCollector:
+    """Gathers a FetchAndRank stream's messages into a Ranking (both clients use it)."""
+
+    def __init__(self, request: "pb.FetchAndRankRequest") -> None:
+        self._names = [f.name for f in request.fields]
+        self.ranking = Ranking(top=[], results=[])
+
+    def add(self, response: "pb.FetchAndRankResponse") -> None:
+        if response.HasField("summary"):
+            self.ranking.top = ranked_from_pb(response.summary.ranking)
+            self.ranking.summary = rank_summary_from_pb(response.summary)
+        elif response.HasField("results"):
+            self.ranking.results.extend(result_from_pb(r, self._names)
+                                        for r in response.results.results)
+        else:
+            self.ranking.results.append(result_from_pb(response.result, self._names))
 
 
 def lookup_hosts(spec: "pb.LookupSpec") -> List[str]:

@@ -11,12 +11,11 @@ from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 import grpc
 
 from . import _requests as req
-from ._calls import (SERVICE, Connection, LookupState, PrivateServers, lookup_hosts,
-                     rank_hosts)
+from ._calls import (SERVICE, Connection, LookupState, PrivateServers, RankCollector,
+                     lookup_hosts, rank_hosts)
 from ._errors import GatherError, from_rpc_error
 from ._pb import gather_pb2 as pb
-from ._rows import (Ranking, Result, Row, Summary, rank_summary_from_pb, ranked_from_pb,
-                    result_from_pb, to_frame)
+from ._rows import Ranking, Row, Summary, to_frame
 
 
 class Lookup:
@@ -183,22 +182,13 @@ class Client:
         stub = channel.unary_stream(SERVICE + "FetchAndRank",
                                     request_serializer=pb.FetchAndRankRequest.SerializeToString,
                                     response_deserializer=pb.FetchAndRankResponse.FromString)
-        names = [f.name for f in request.fields]
-        results: List[Result] = []
-        ranking = Ranking(top=[], results=results)
-        call = stub(request, timeout=deadline, metadata=self._conn.metadata())
+        collector = RankCollector(request)
         try:
-            for response in call:
-                if response.HasField("summary"):
-                    ranking.top = ranked_from_pb(response.summary.ranking)
-                    ranking.summary = rank_summary_from_pb(response.summary)
-                elif response.HasField("results"):
-                    results.extend(result_from_pb(r, names) for r in response.results.results)
-                else:
-                    results.append(result_from_pb(response.result, names))
+            for response in stub(request, timeout=deadline, metadata=self._conn.metadata()):
+                collector.add(response)
         except grpc.RpcError as e:
             raise from_rpc_error(e) from None
-        return ranking
+        return collector.ranking
 
     def fetch(self, urls: Union[Mapping[str, str], Iterable[str]], *, fields: req.Fields = None,
               require: Iterable[str] = (), method: Optional[str] = None, body: Any = None,

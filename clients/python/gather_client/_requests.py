@@ -7,12 +7,14 @@ comes back from it as InvalidArgument naming the field.
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import (Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple,
                     Union)
 
 from ._pb import gather_pb2 as pb
+from ._rows import Keyed
 
 Headers = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
 Fields = Union[Mapping[str, str], Sequence[Tuple[str, str]], None]
@@ -136,11 +138,26 @@ def column_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def key_message(seq: int, key: Any) -> Tuple["pb.Key", str]:
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
+
+
+def plain_key_column(template: str, body: str) -> Optional[str]:
+    """The column a plain key fills: the one placeholder name of the template and body when
+    there is exactly one and it is not "key" ("{id}" takes a plain id), else None ({key})."""
+    names = set(_PLACEHOLDER.findall(template)) | set(_PLACEHOLDER.findall(body))
+    if len(names) == 1:
+        (name,) = names
+        if name != "key":
+            return name
+    return None
+
+
+def key_message(seq: int, key: Any, plain_column: Optional[str] = None) -> Tuple["pb.Key", str]:
     """The Key message for one input item, and its text (what skip= and the server echo).
 
-    A str or int is a plain key ({key}); a mapping is a row of parameters ({NAME} for each
-    column), labelled by its compact JSON (as the CLI labels CSV and JSONL rows).
+    A str or int is a plain key: it fills {key}, or the template's one placeholder when
+    `plain_column` names it. A mapping is a row of parameters ({NAME} for each column),
+    labelled by its compact JSON (as the CLI labels CSV and JSONL rows).
     """
     if isinstance(key, Mapping):
         columns = [(str(k), column_text(v)) for k, v in key.items()]
@@ -150,6 +167,8 @@ def key_message(seq: int, key: Any) -> Tuple["pb.Key", str]:
     if isinstance(key, bytes):
         key = key.decode("utf-8")
     text = key if isinstance(key, str) else column_text(key)
+    if plain_column is not None:
+        return pb.Key(seq=seq, key=text, columns=[pb.Column(name=plain_column, value=text)]), text
     return pb.Key(seq=seq, key=text), text
 
 
@@ -163,7 +182,8 @@ class KeyBatcher:
 
     def __init__(self, skip_keys: Optional[Iterable[Any]], skip_seqs: Optional[Iterable[int]],
                  pending: Dict[int, Any], counters: Dict[str, int],
-                 per_message: int = KEYS_PER_MESSAGE) -> None:
+                 per_message: int = KEYS_PER_MESSAGE, plain_column: Optional[str] = None) -> None:
+        self._plain_column = plain_column
         self._skip_text = None if skip_keys is None else {
             (k if isinstance(k, str) else key_message(0, k)[1]) for k in skip_keys}
         self._skip_seq = None if skip_seqs is None else set(skip_seqs)
@@ -173,11 +193,13 @@ class KeyBatcher:
         self._batch = pb.KeyBatch()
 
     def add(self, seq: int, key: Any) -> Optional["pb.KeyBatch"]:
-        """Adds one key; returns a full batch to send, or None."""
+        """Adds one key (a Keyed brings its own seq); returns a full batch to send, or None."""
+        if isinstance(key, Keyed):
+            seq, key = key.seq, key.key
         if self._skip_seq is not None and seq in self._skip_seq:
             self._counters["skipped"] += 1
             return None
-        message, text = key_message(seq, key)
+        message, text = key_message(seq, key, self._plain_column)
         if self._skip_text is not None and text in self._skip_text:
             self._counters["skipped"] += 1
             return None
@@ -197,10 +219,10 @@ class KeyBatcher:
 
 def key_batches(keys: Iterable[Any], skip_keys: Optional[Iterable[Any]],
                 skip_seqs: Optional[Iterable[int]], pending: Dict[int, Any],
-                counters: Dict[str, int],
-                per_message: int = KEYS_PER_MESSAGE) -> Iterator["pb.KeyBatch"]:
+                counters: Dict[str, int], per_message: int = KEYS_PER_MESSAGE,
+                plain_column: Optional[str] = None) -> Iterator["pb.KeyBatch"]:
     """Streams `keys` as KeyBatch messages, lazily: one input item is read per key sent."""
-    batcher = KeyBatcher(skip_keys, skip_seqs, pending, counters, per_message)
+    batcher = KeyBatcher(skip_keys, skip_seqs, pending, counters, per_message, plain_column)
     for seq, key in enumerate(keys):
         batch = batcher.add(seq, key)
         if batch is not None:

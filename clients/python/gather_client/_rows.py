@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from ._pb import gather_pb2 as pb
 
@@ -101,10 +101,38 @@ class Summary:
     items_filtered: int = 0
     keys_cut: int = 0
     skipped: int = 0  # keys the client did not send (skip=)
+    # Keys (jobs) whose retries waited for the host's retry budget, and the total wait.
+    keys_waited: int = 0
+    retry_wait_ms: float = 0.0
 
     def failed(self) -> Dict[str, int]:
         """Keys per status other than OK and MISSING: what a second pass would fetch again."""
         return {s: n for s, n in self.status_counts.items() if s not in ("OK", "MISSING")}
+
+
+FAILED = frozenset({"HTTP_ERROR", "RATE_LIMITED", "TIMEOUT", "CONNECT_ERROR", "DNS_ERROR",
+                    "TLS_ERROR", "TOO_LARGE", "BAD_CONTENT", "REDIRECT_ERROR", "BLOCKED",
+                    "INVALID_KEY"})
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """A key with its own seq: lookup() sends it under that seq instead of its input position
+    (a second pass keeps the first pass's numbering)."""
+
+    seq: int
+    key: Any
+
+
+def failed(rows: Iterable[Row], statuses: Optional[Iterable[str]] = None) -> List[Keyed]:
+    """The keys of `rows` whose last row has one of `statuses` (default: every failure, i.e. all
+    but OK and MISSING), with their seqs: pass them as lookup()'s keys to fetch exactly them
+    again (the second pass of a batch, as `gather lookup --resume --redo` does)."""
+    wanted = FAILED if statuses is None else frozenset(s.upper() for s in statuses)
+    unknown = wanted - FAILED - {"MISSING"}
+    if unknown:
+        raise ValueError(f"statuses: {sorted(unknown)} are not failure statuses")
+    return [Keyed(r.seq, r.key) for r in rows if not r.more and r.status in wanted]
 
 
 @dataclass(frozen=True)
@@ -149,12 +177,13 @@ def _counts(status_counts: Any) -> Dict[str, int]:
 def lookup_summary_from_pb(s: "pb.LookupSummary", skipped: int) -> Summary:
     return Summary(keys=s.keys, status_counts=_counts(s.status_counts), wall_ms=s.wall_ms,
                    bytes=s.bytes, rate=s.rate, pages=s.pages, rows=s.rows,
-                   items_filtered=s.items_filtered, keys_cut=s.keys_cut, skipped=skipped)
+                   items_filtered=s.items_filtered, keys_cut=s.keys_cut, skipped=skipped,
+                   keys_waited=s.keys_waited, retry_wait_ms=s.retry_wait_ms)
 
 
 def rank_summary_from_pb(s: "pb.RankSummary") -> Summary:
     return Summary(keys=s.jobs, status_counts=_counts(s.status_counts), wall_ms=s.wall_ms,
-                   bytes=s.bytes)
+                   bytes=s.bytes, keys_waited=s.jobs_waited, retry_wait_ms=s.retry_wait_ms)
 
 
 def ranked_from_pb(ranking: Any) -> List[Ranked]:

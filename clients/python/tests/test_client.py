@@ -7,12 +7,13 @@ import itertools
 import pytest
 
 from gather_client import (AsyncClient, Client, GatherError, Index, InvalidArgument, Pages,
+                           failed,
                            Unavailable)
 from upstream import BIG
 
 
 def entity_fields():
-    return {"label": "/label", "city": "/location/city", "pop": "/location/pop",
+    return {"label": "/label", "city": "/location/city", "population": "/location/population",
             "ratio": "/location/ratio", "tags": "/location/tags", "big": "/big",
             "location": "/location"}
 
@@ -28,11 +29,11 @@ def test_lookup_streams_every_key_once_with_decoded_fields(gatherd_bin, upstream
     r = by_key[15]
     assert r.status == "OK" and r.ok and r.http_status == 200 and r.attempts == 1
     assert r.fields["label"] == "E15"
-    assert r.fields["pop"] == 15000 and isinstance(r.fields["pop"], int)
+    assert r.fields["population"] == 15000 and isinstance(r.fields["population"], int)
     assert r.fields["ratio"] == 3.75 and isinstance(r.fields["ratio"], float)
     assert r.fields["tags"] == ["x", 15]
     assert r.fields["big"] == BIG  # above 2^64, exact
-    assert r.fields["location"] == {"city": "C5", "pop": 15000, "ratio": 3.75,
+    assert r.fields["location"] == {"city": "C5", "population": 15000, "ratio": 3.75,
                                     "tags": ["x", 15]}
     assert by_key[14].fields["city"] is None  # absent
     assert all(r.ok for r in rows)
@@ -40,17 +41,17 @@ def test_lookup_streams_every_key_once_with_decoded_fields(gatherd_bin, upstream
 
 def test_require_marks_rows_missing_and_to_pandas_has_one_row_per_key(gatherd_bin, upstream):
     with Client() as g:
-        lookup = g.lookup(upstream.base + "/entities/{id}", keys=({"id": i} for i in range(500)),
+        lookup = g.lookup(upstream.base + "/entities/{id}", keys=(i for i in range(500)),
                           fields={"label": "/label", "city": "/location/city",
-                                  "pop": "/location/pop"},
+                                  "population": "/location/population"},
                           require=["/location"], rate=2000)
         df = lookup.to_pandas()
     assert len(df) == 500 and sorted(df["seq"]) == list(range(500))
     assert list(df.columns[:3]) == ["seq", "key", "status"]
     assert (df["status"] == "MISSING").sum() == len([i for i in range(500) if i % 7 == 0])
     ok = df[df["status"] == "OK"]
-    assert str(df["pop"].dtype) == "Int64" and df["pop"].isna().sum() == 72
-    assert ok["pop"].map(int).eq(ok["seq"] * 1000).all()
+    assert str(df["population"].dtype) == "Int64" and df["population"].isna().sum() == 72
+    assert ok["population"].map(int).eq(ok["seq"] * 1000).all()
     assert set(ok["city"]) == {f"C{i}" for i in range(10)}
     assert lookup.summary.keys == 500
     assert lookup.summary.status_counts == {"OK": 428, "MISSING": 72}
@@ -209,3 +210,20 @@ def test_pages_are_followed_and_a_keys_rows_stay_together(gatherd_bin, upstream)
         f"b.{n}.{j}" for n in (1, 2, 3) for j in (0, 1))
     assert [(r.page, r.item) for r in results["p"]] == [(n, j) for n in (1, 2, 3) for j in (0, 1)]
     assert [r.more for r in results["p"]] == [True] * 5 + [False]
+
+
+def test_failed_keys_are_fetched_again_with_their_seqs(gatherd_bin, upstream):
+    keys = [f"k{i}" for i in range(50)]
+    template = upstream.base + "/flaky/{key}"
+    with Client() as g:
+        first = list(g.lookup(template, keys=keys, fields={"id": "/id"}, max_attempts=1))
+        assert {r.status for r in first} == {"HTTP_ERROR"}
+        again = failed(first, ["HTTP_ERROR"])
+        assert sorted(k.seq for k in again) == list(range(50))
+        second = list(g.lookup(template, keys=again, fields={"id": "/id"}, max_attempts=1))
+        third = list(g.lookup(template, keys=failed(second), fields={"id": "/id"}))
+    assert len(third) == 50 and all(r.ok for r in third)
+    assert {(r.seq, r.key) for r in third} == {(i, f"k{i}") for i in range(50)}
+    assert all(r.fields["id"] == r.key for r in third)
+    with pytest.raises(ValueError, match="OK"):
+        failed(third, ["OK"])

@@ -76,3 +76,13 @@ def test_checked_in_stubs_match_the_proto():
     tool = pathlib.Path(__file__).resolve().parents[1] / "tools" / "generate_stubs.py"
     done = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_plain_key_fills_the_templates_one_placeholder():
+    assert req.plain_key_column("http://h/e/{id}", "") == "id"
+    assert req.plain_key_column("http://h/e/{key}", "") is None
+    assert req.plain_key_column("http://h/e/{id}?q={q}", "") is None
+    assert req.plain_key_column("http://h/search", '{"q": "{word}"}') == "word"
+    key, text = req.key_message(1, 42, "id")
+    assert text == "42" and key.key == "42" and [(c.name, c.value) for c in key.columns] == [
+        ("id", "42")]

@@ -3,6 +3,8 @@
 /entities/ID       {"id", "label", "location": {...}} (no location when ID % 7 == 0)
 /flaky/ID          503 twice per ID, then 200 {"id": ID}
 /fail              500
+/places (POST)     {"places": [2 places named after textQuery, rated location.lat + 0, 1]}
+/api/v1/charts, /api/v1/data   as a netdata agent
 /search (POST)     echoes the JSON body's "q" as {"q": ..., "n": len(q)}
 /pages/ID?page=N   {"items": [2 items], "next": relative URL of page N+1, null after page 3}
 /charts            netdata-like index {"charts": {"a": {}, "b": {}, "c": {}}}
@@ -47,7 +49,7 @@ class Upstream:
                     i = int(parts[1])
                     body = {"id": i, "label": f"E{i}", "big": BIG}
                     if i % 7 != 0:
-                        body["location"] = {"city": f"C{i % 10}", "pop": i * 1000,
+                        body["location"] = {"city": f"C{i % 10}", "population": i * 1000,
                                             "ratio": i / 4, "tags": ["x", i]}
                     self._send(200, body)
                 elif parts[0] == "flaky" and len(parts) == 2:
@@ -62,6 +64,12 @@ class Upstream:
                                      "next": nxt})
                 elif parts[0] == "fail":
                     self._send(500, {"error": "broken"})
+                elif url.path == "/api/v1/charts":
+                    self._send(200, {"charts": {"a": {}, "b": {}, "c": {}}})
+                elif url.path == "/api/v1/data":
+                    chart = parse_qs(url.query)["chart"][0]
+                    level = {"a": 1.0, "b": 3.0, "c": 2.0}[chart]
+                    self._send(200, {"data": [[t, level + t % 2] for t in range(10)]})
                 elif parts[0] == "charts":
                     self._send(200, {"charts": {"a": {}, "b": {}, "c": {}}})
                 elif parts[0] == "data":
@@ -75,6 +83,11 @@ class Upstream:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 owner._count(self.path)
+                if self.path == "/places":
+                    q, lat = body["textQuery"], body["location"]["lat"]
+                    self._send(200, {"places": [{"name": f"{q} #{k}", "rating": lat + k}
+                                                for k in range(2)]})
+                    return
                 self._send(200, {"q": body.get("q"), "n": len(str(body.get("q")))})
 
         class Server(ThreadingHTTPServer):
