@@ -86,3 +86,10 @@ def test_a_plain_key_fills_the_templates_one_placeholder():
     key, text = req.key_message(1, 42, "id")
     assert text == "42" and key.key == "42" and [(c.name, c.value) for c in key.columns] == [
         ("id", "42")]
+
+
+def test_the_package_is_typed():
+    import gather_client
+    package = pathlib.Path(gather_client.__file__).parent
+    assert (package / "py.typed").exists()
+    assert (package / "_pb" / "gather_pb2.pyi").exists()
