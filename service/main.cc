@@ -32,6 +32,8 @@
 #include "service/config/config.h"
 #include "service/fetch/curl_engine.h"
 #include "service/flags/flags.h"
+#include "service/ratestore/local_store.h"
+#include "service/ratestore/redis_store.h"
 #include "service/observe/log.h"
 #include "service/observe/metrics.h"
 #include "service/rpc/gather_service.h"
@@ -43,7 +45,8 @@ namespace {
 constexpr std::chrono::milliseconds kMaxDrainFlush{1000};
 
 // What the metrics page shows of the engine, read on the scraping thread.
-gather::observe::EngineSnapshot EngineSnapshotOf(const gather::fetch::CurlEngine& engine) {
+gather::observe::EngineSnapshot EngineSnapshotOf(
+    const gather::fetch::CurlEngine& engine, const gather::ratestore::RedisRateStore* store) {
   const gather::fetch::EngineStats& stats = engine.stats();
   gather::observe::EngineSnapshot out;
   out.inflight = stats.inflight.load();
@@ -57,6 +60,12 @@ gather::observe::EngineSnapshot EngineSnapshotOf(const gather::fetch::CurlEngine
   out.hedges = stats.hedges.load();
   out.hedges_won = stats.hedges_won.load();
   out.host_rates = engine.HostRates();
+  out.quota_left = engine.QuotasLeft();
+  if (store != nullptr) {
+    out.has_rate_store = true;
+    out.rate_store_up = store->healthy();
+    out.rate_store_fallback_leases = store->fallback_leases();
+  }
   return out;
 }
 
@@ -147,7 +156,31 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // Budgets shared with the other gatherds on a Redis (--rate_store), or quotas of this process
+  // alone. Declared before the engine, which uses it, so it is destroyed after.
+  std::unique_ptr<gather::ratestore::RateStore> rate_store;
+  const gather::ratestore::RedisRateStore* redis_store = nullptr;
+  if (config->rate_store) {
+    auto store = std::make_unique<gather::ratestore::RedisRateStore>(
+        *config->rate_store, [](bool up, const std::string& why) {
+          if (up) {
+            Log(LogLevel::kInfo, "rate store connected: budgets are shared");
+          } else {
+            Log(LogLevel::kWarning,
+                "rate store unreachable: each host's rate is split by --rate_store_replicas and "
+                "quotas are counted locally (approximate) until it is back",
+                {{"error", why}});
+          }
+        });
+    redis_store = store.get();
+    rate_store = std::move(store);
+  } else if (!config->host_quotas.empty()) {
+    rate_store = std::make_unique<gather::ratestore::LocalRateStore>();
+  }
+
   gather::fetch::EngineOptions engine_options;
+  engine_options.rate_store = rate_store.get();
+  engine_options.host_quotas = config->host_quotas;
   engine_options.loops = config->engine_threads;
   engine_options.max_inflight = config->max_inflight;
   engine_options.max_per_host = config->max_per_host;
@@ -199,7 +232,8 @@ int main(int argc, char** argv) {
     }
     const gather::fetch::CurlEngine* engine_ptr = engine->get();
     collector = std::make_shared<gather::observe::EngineCollector>(
-        [engine_ptr] { return EngineSnapshotOf(*engine_ptr); }, &state.active_rpcs);
+        [engine_ptr, redis_store] { return EngineSnapshotOf(*engine_ptr, redis_store); },
+        &state.active_rpcs);
     exposer->RegisterCollectable(metrics.registry());
     exposer->RegisterCollectable(collector);
     state.metrics = &metrics;

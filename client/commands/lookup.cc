@@ -233,6 +233,7 @@ int RunLookup(const LookupOptions& options) {
                 << (options.rate == "auto" ? " (found)" : "");
     }
     if (run.reconnects() > 0) std::cerr << "; " << run.reconnects() << " reconnects";
+    if (auto left = run.quota_left()) std::cerr << "; quota left " << *left;
     std::cerr << "\n";
     if (run.keys_waited() > 0) {
       std::cerr << "gather lookup: the retries of " << run.keys_waited()

@@ -222,6 +222,7 @@ absl::Status ShardedRun::RunAttempt(uint32_t index, const ResolvedServer& server
       std::lock_guard<std::mutex> lock(mu_);
       server_rates_[server.address] = response.summary().rate();
       keys_waited_ += response.summary().keys_waited();
+      if (response.summary().has_quota_left()) quota_left_ = response.summary().quota_left();
       retry_wait_ += absl::Milliseconds(response.summary().retry_wait_ms());
     }
   }

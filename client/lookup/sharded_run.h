@@ -65,6 +65,11 @@ class ShardedRun {
     std::lock_guard<std::mutex> lock(mu_);
     return keys_waited_;
   }
+  // The template host's quota left, from the last summary that had one.
+  std::optional<int64_t> quota_left() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return quota_left_;
+  }
   absl::Duration retry_wait() const {
     std::lock_guard<std::mutex> lock(mu_);
     return retry_wait_;
@@ -129,6 +134,7 @@ class ShardedRun {
   std::vector<ResolvedServer> servers_;
   std::map<std::string, double> server_rates_;  // from each server's last summary
   uint64_t keys_waited_ = 0;
+  std::optional<int64_t> quota_left_;
   absl::Duration retry_wait_ = absl::ZeroDuration();
   std::set<BatchLookupStream*> active_;
   std::optional<absl::Status> fatal_;

@@ -58,6 +58,22 @@ absl::StatusOr<Config> LoadConfig(const Flags& flags) {
     return absl::InvalidArgumentError(absl::StrCat("--host_rate: ", host_rates.status().message()));
   }
   config.host_rates = *std::move(host_rates);
+  if (!flags.rate_store.empty()) {
+    auto store = ratestore::ParseRedisUrl(flags.rate_store);
+    if (!store.ok()) return store.status();
+    if (flags.rate_store_replicas < 1 || flags.rate_store_replicas > 10000) {
+      return absl::InvalidArgumentError("--rate_store_replicas must be between 1 and 10000");
+    }
+    if (!(flags.rate_store_timeout_ms >= 1 && flags.rate_store_timeout_ms <= 10000)) {
+      return absl::InvalidArgumentError("--rate_store_timeout_ms must be between 1 and 10000");
+    }
+    store->replicas = flags.rate_store_replicas;
+    store->timeout = absl::Milliseconds(flags.rate_store_timeout_ms);
+    config.rate_store = *std::move(store);
+  }
+  auto quotas = ratestore::ParseHostQuotas(flags.host_quota);
+  if (!quotas.ok()) return quotas.status();
+  config.host_quotas = *std::move(quotas);
   config.retry_budget_ratio = flags.retry_budget_ratio;
   config.retry_budget_min_per_second = flags.retry_budget_min_per_second;
   config.max_retry_after = absl::Seconds(flags.max_retry_after_seconds);

@@ -3,6 +3,7 @@
 #define GATHER_SERVICE_CONFIG_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@
 #include "service/config/defaults.h"
 #include "service/policy/egress_policy.h"
 #include "service/policy/host_rates.h"
+#include "service/ratestore/quota.h"
+#include "service/ratestore/redis_store.h"
 
 namespace gather::config {
 
@@ -65,6 +68,10 @@ struct Flags {
   std::string env_token;       // GATHERD_TOKEN
   std::string credentials_file;  // credential profiles (JSON); "" : none
   std::string host_rate;          // PATTERN=RATE[:BURST],...
+  std::string rate_store;         // redis://... or unix://...; "" : none
+  int rate_store_replicas = 1;
+  double rate_store_timeout_ms = 250;
+  std::string host_quota;         // PATTERN=LIMIT/day|hour[@ZONE],...
   int default_attempts = kDefaultAttempts;
   int max_attempts = kDefaultMaxAttempts;
   double retry_budget_ratio = kDefaultRetryBudgetRatio;
@@ -93,6 +100,8 @@ struct Config {
   policy::HostPatterns egress_allow_hosts;
   policy::HostPatterns egress_deny_hosts;
   std::vector<policy::HostRate> host_rates;
+  std::optional<ratestore::RedisOptions> rate_store;
+  std::vector<ratestore::HostQuota> host_quotas;
   double retry_budget_ratio = kDefaultRetryBudgetRatio;
   double retry_budget_min_per_second = kDefaultRetryBudgetMinPerSecond;
   absl::Duration max_retry_after = absl::Seconds(kDefaultMaxRetryAfterSeconds);

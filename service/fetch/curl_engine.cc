@@ -33,6 +33,8 @@ absl::StatusOr<std::unique_ptr<CurlEngine>> CurlEngine::Create(EngineOptions opt
     mine.scheduler.retry_budget_ratio = options.retry_budget_ratio;
     mine.scheduler.retry_budget_min_per_second = options.retry_budget_min_per_second;
     mine.scheduler.max_retry_after = options.max_retry_after;
+    mine.scheduler.rate_store = options.rate_store;
+    mine.scheduler.host_quotas = options.host_quotas;
     mine.coalescer.window = options.coalesce_window;
     mine.coalescer.max_entries = options.coalesce_max_entries;
     mine.coalescer.max_bytes = options.coalesce_max_bytes;
@@ -46,7 +48,14 @@ absl::StatusOr<std::unique_ptr<CurlEngine>> CurlEngine::Create(EngineOptions opt
                       static_cast<long>(mine.scheduler.max_inflight));
     loops.emplace_back(std::move(mine), std::move(multi));
   }
-  return std::unique_ptr<CurlEngine>(new CurlEngine(std::move(loops), options.host_rates));
+  // Hosts with a server rate or a quota stay on one loop: one bucket, one lease holder per host.
+  std::vector<policy::HostRate> one_loop = options.host_rates;
+  if (options.rate_store != nullptr) {
+    for (const ratestore::HostQuota& quota : options.host_quotas) {
+      one_loop.push_back(policy::HostRate{quota.pattern, 0, 0});
+    }
+  }
+  return std::unique_ptr<CurlEngine>(new CurlEngine(std::move(loops), std::move(one_loop)));
 }
 
 CurlEngine::CurlEngine(std::vector<std::pair<LoopOptions, MultiHandle>> loops,
@@ -192,6 +201,26 @@ double CurlEngine::HostRate(const std::string& host) const {
   double rate = 0;
   for (const auto& loop : loops_) rate = std::max(rate, loop->PublishedRate(host));
   return rate;
+}
+
+int64_t CurlEngine::QuotaLeft(const std::string& host) const {
+  int64_t left = -1;
+  for (const auto& loop : loops_) {
+    int64_t mine = loop->PublishedQuotaLeft(host);
+    if (mine >= 0) left = left < 0 ? mine : std::min(left, mine);
+  }
+  return left;
+}
+
+std::vector<std::pair<std::string, int64_t>> CurlEngine::QuotasLeft() const {
+  absl::flat_hash_map<std::string, int64_t> merged;
+  for (const auto& loop : loops_) {
+    for (const auto& [host, left] : loop->PublishedQuotasLeft()) {
+      auto [it, added] = merged.try_emplace(host, left);
+      if (!added) it->second = std::min(it->second, left);
+    }
+  }
+  return {merged.begin(), merged.end()};
 }
 
 std::vector<std::pair<std::string, double>> CurlEngine::HostRates() const {

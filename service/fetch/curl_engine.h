@@ -52,6 +52,10 @@ struct EngineOptions {
   std::string ca_file;         // extra CA bundle for TLS upstreams; empty: system default
   policy::EgressPolicy egress; // checked on every resolved address at connect time
   std::vector<policy::HostRate> host_rates;  // server-wide rate limits by host pattern
+  // Budgets shared with other gatherds and quotas (--rate_store, --host_quota); not owned, must
+  // outlive the engine. Null: every budget is this process's alone.
+  ratestore::RateStore* rate_store = nullptr;
+  std::vector<ratestore::HostQuota> host_quotas;
   // Pinned name resolutions, "HOST:PORT:ADDRESS" (as curl --resolve). The egress policy still
   // checks the address at connect time.
   std::vector<std::string> resolve;
@@ -81,6 +85,9 @@ class CurlEngine final : public FetchEngine {
   void CancelGroup(GroupId group, FetchOutcome outcome) override;
   void CloseGroup(GroupId group) override;
   double HostRate(const std::string& host) const override;
+  int64_t QuotaLeft(const std::string& host) const override;
+  // Every host with a quota and what is left of it (-1 entries left out).
+  std::vector<std::pair<std::string, int64_t>> QuotasLeft() const;
   // Every host with a published rate (adaptive or server-wide), for metrics. Any thread.
   std::vector<std::pair<std::string, double>> HostRates() const;
 
@@ -113,7 +120,8 @@ class CurlEngine final : public FetchEngine {
   std::vector<std::unique_ptr<CurlLoop>> loops_;
   std::vector<std::thread> threads_;
   std::atomic<GroupId> next_group_{1};
-  const std::vector<policy::HostRate> host_rates_;  // server-wide, for routing
+  // Host patterns kept on loop 0 (--host_rate, and --host_quota with a rate store): routing only.
+  const std::vector<policy::HostRate> host_rates_;
   std::mutex route_mu_;
   absl::flat_hash_map<GroupId, Route> routes_;        // guarded by route_mu_
   absl::flat_hash_map<std::string, int> limited_hosts_;  // open limited groups per host; route_mu_

@@ -53,8 +53,9 @@ CurlLoop::CurlLoop(LoopOptions options, MultiHandle multi, EngineStats* stats,
       multi_(std::move(multi)),
       stats_(stats),
       pending_(pending),
-      scheduler_(options_.scheduler, stats),
+      scheduler_(WithLeaseReplies(options_.scheduler, lease_target_), stats),
       coalescer_(options_.coalescer) {
+  lease_target_->loop = this;
   curl_slist* resolve = nullptr;
   for (const std::string& entry : options_.resolve) {
     resolve = curl_slist_append(resolve, entry.c_str());
@@ -63,6 +64,10 @@ CurlLoop::CurlLoop(LoopOptions options, MultiHandle multi, EngineStats* stats,
 }
 
 CurlLoop::~CurlLoop() {
+  {
+    std::lock_guard<std::mutex> lock(lease_target_->mu);
+    lease_target_->loop = nullptr;
+  }
   // Handles leave the multi handle before either is cleaned up.
   for (auto& [job, running] : running_) {
     for (auto& transfer : running->transfers) {
@@ -128,6 +133,9 @@ void CurlLoop::ProcessInbox() {
         break;
       case Command::Kind::kExit:
         exit_ = true;
+        break;
+      case Command::Kind::kLease:
+        scheduler_.OnLease(command.request.host, command.lease, absl::Now());
         break;
     }
   }
@@ -235,6 +243,8 @@ bool CurlLoop::StartAdmitted(absl::Time now) {
       StartJob(std::move(admission.job), now);
     } else if (admission.hedge_of != nullptr) {
       StartHedge(admission.hedge_of, now);
+    } else if (admission.refused) {
+      Complete(std::move(admission.refused), admission.refusal);
     } else {
       break;
     }

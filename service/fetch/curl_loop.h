@@ -67,7 +67,7 @@ struct LoopOptions {
 class CurlLoop {
  public:
   struct Command {
-    enum class Kind { kOpen, kSubmit, kCancel, kClose, kStop, kExit };
+    enum class Kind { kOpen, kSubmit, kCancel, kClose, kStop, kExit, kLease };
     explicit Command(Kind k) : kind(k) {}
     Kind kind;
     GroupId group = 0;
@@ -77,6 +77,7 @@ class CurlLoop {
     GroupOptions options;
     FetchOutcome outcome = FetchOutcome::kCancelled;
     absl::Time submitted;
+    ratestore::LeaseReply lease;  // kLease: for request.host
   };
 
   // `stats` and `pending` are shared by the engine's loops and outlive this one.
@@ -88,6 +89,12 @@ class CurlLoop {
   // Any thread.
   void Post(std::vector<Command> commands);
   double PublishedRate(const std::string& host) const { return scheduler_.PublishedRate(host); }
+  int64_t PublishedQuotaLeft(const std::string& host) const {
+    return scheduler_.PublishedQuotaLeft(host);
+  }
+  std::vector<std::pair<std::string, int64_t>> PublishedQuotasLeft() const {
+    return scheduler_.PublishedQuotasLeft();
+  }
   std::vector<std::pair<std::string, double>> PublishedRates() const {
     return scheduler_.PublishedRates();
   }
@@ -170,6 +177,15 @@ class CurlLoop {
   std::vector<Command> inbox_;  // guarded by inbox_mu_
   std::vector<Command> processing_;
 
+  // Where the rate store's lease replies go: this loop until its destructor clears it (a reply
+  // may come from the store's thread after the loop is gone).
+  struct LeaseTarget {
+    std::mutex mu;
+    CurlLoop* loop = nullptr;  // guarded by mu
+  };
+  static SchedulerOptions WithLeaseReplies(SchedulerOptions options,
+                                           const std::shared_ptr<LeaseTarget>& target);
+  std::shared_ptr<LeaseTarget> lease_target_ = std::make_shared<LeaseTarget>();
   Scheduler scheduler_;
   Coalescer coalescer_;
   Hedger hedger_;

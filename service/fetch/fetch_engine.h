@@ -39,6 +39,8 @@ class FetchEngine {
 
   // The request rate currently enforced for `host` (requests per second), 0 when none.
   virtual double HostRate(const std::string& /*host*/) const { return 0; }
+  // Requests left in `host`'s quota period (--host_quota) as last seen; -1 without a quota.
+  virtual int64_t QuotaLeft(const std::string& /*host*/) const { return -1; }
 };
 
 }  // namespace gather::fetch

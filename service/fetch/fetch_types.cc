@@ -58,6 +58,7 @@ absl::string_view FetchOutcomeName(FetchOutcome outcome) {
     case FetchOutcome::kTooLarge: return "TOO_LARGE";
     case FetchOutcome::kRedirectError: return "REDIRECT_ERROR";
     case FetchOutcome::kBlocked: return "BLOCKED";
+    case FetchOutcome::kQuotaSpent: return "QUOTA_SPENT";
     case FetchOutcome::kBadContent: return "BAD_CONTENT";
     case FetchOutcome::kCancelled: return "CANCELLED";
     case FetchOutcome::kError: return "ERROR";

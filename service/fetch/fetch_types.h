@@ -89,6 +89,7 @@ enum class FetchOutcome {
   kBlocked,        // the egress policy refused the address
   kBadContent,     // undecodable content encoding
   kCancelled,      // the group was cancelled or the engine is stopping
+  kQuotaSpent,     // the host's quota (--host_quota) is spent: nothing was sent
   kError,          // anything else (the message says what)
 };
 

@@ -82,15 +82,37 @@ void Scheduler::MakeReady(GroupState& group) {
   ready_.push_back(&group);
 }
 
+bool Scheduler::LeaseAllows(HostState& host, absl::Time now) {
+  absl::Time wake = absl::InfiniteFuture();
+  bool ask = false;
+  HostLease::Gate gate = host.lease->Check(now, &wake, &ask);
+  if (gate == HostLease::Gate::kOpen) return true;
+  if (ask && options_.rate_store != nullptr) {
+    const double rate = host.server_rate ? host.server_rate->rate : 0;
+    const double burst = !host.server_rate                 ? 0
+                         : host.server_rate->burst > 0 ? host.server_rate->burst
+                                                       : policy::TokenBucket::DefaultBurst(rate);
+    ratestore::LeaseRequest request = host.lease->Request(host.name, rate, burst);
+    options_.rate_store->Lease(
+        std::move(request), [post = options_.post_lease, name = host.name](
+                                const ratestore::LeaseReply& reply) { post(name, reply); });
+  }
+  next_token_ = std::min(next_token_, wake);
+  host.limited = true;
+  return false;
+}
+
 bool Scheduler::TakeSlot(GroupState& group, HostState& host, absl::Time now) {
   if (group.inflight >= group.options.max_concurrency) return false;
   if (host.inflight >= options_.max_per_host) return false;
+  if (host.lease && !LeaseAllows(host, now)) return false;
   if (host.bucket && !host.bucket->TryTake(now)) {
     next_token_ = std::min(next_token_, host.bucket->NextAvailable(now));
     host.limited = true;
     stats_->rate_waits.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  if (host.lease) host.lease->Spend();
   ++group.inflight;
   ++host.inflight;
   ++inflight_;
@@ -118,6 +140,9 @@ Scheduler::Admission Scheduler::Next(absl::Time now) {
       admission.hedge_of = running;
       break;
     }
+    if (admission.hedge_of == nullptr && RefuseSpentQuota(group, now, admission)) {
+      return admission;  // the group stays ready: its next job is looked at on the next call
+    }
     if (admission.hedge_of == nullptr && !group.queue.empty() &&
         TakeSlot(group, *group.queue.front()->host, now)) {
       admission.job = std::move(group.queue.front());
@@ -135,6 +160,54 @@ Scheduler::Admission Scheduler::Next(absl::Time now) {
     if (admitted) return admission;
   }
   return admission;
+}
+
+bool Scheduler::RefuseSpentQuota(GroupState& group, absl::Time now, Admission& admission) {
+  if (group.queue.empty()) return false;
+  HostState& host = *group.queue.front()->host;
+  if (!host.lease || !host.lease->has_quota()) return false;
+  absl::Time wake;
+  bool ask = false;
+  // Only a spent quota is acted on here; waiting for tokens is TakeSlot's.
+  if (host.lease->Check(now, &wake, &ask) != HostLease::Gate::kQuotaSpent) return false;
+  admission.refused = std::move(group.queue.front());
+  group.queue.pop_front();
+  --queued_;
+  admission.refusal.outcome = FetchOutcome::kQuotaSpent;
+  admission.refusal.error =
+      absl::StrCat("quota spent until ",
+                   absl::FormatTime("%Y-%m-%d %H:%M:%S %Z", host.lease->quota_reset(),
+                                    absl::UTCTimeZone()),
+                   " (no request was sent)");
+  admission.refusal.queue_wait = admission.refused->waited + (now - admission.refused->waiting_since);
+  admission.refusal.attempts = admission.refused->attempts;
+  if (group.queue.empty() && group.hedges_wanted.empty() && group.ready) {
+    group.ready = false;
+    std::erase(ready_, &group);
+  }
+  return true;
+}
+
+void Scheduler::OnLease(const std::string& name, const ratestore::LeaseReply& reply,
+                        absl::Time now) {
+  auto it = hosts_.find(name);
+  if (it == hosts_.end() || !it->second.lease) return;  // the host was released meanwhile
+  it->second.lease->OnReply(reply, now);
+  if (it->second.lease->has_quota()) {
+    std::lock_guard<std::mutex> lock(published_mu_);
+    published_quota_[name] = it->second.lease->quota_left();
+  }
+}
+
+int64_t Scheduler::PublishedQuotaLeft(const std::string& host) const {
+  std::lock_guard<std::mutex> lock(published_mu_);
+  auto it = published_quota_.find(host);
+  return it == published_quota_.end() ? -1 : it->second;
+}
+
+std::vector<std::pair<std::string, int64_t>> Scheduler::PublishedQuotasLeft() const {
+  std::lock_guard<std::mutex> lock(published_mu_);
+  return {published_quota_.begin(), published_quota_.end()};
 }
 
 void Scheduler::EndTransfer(const Job& job) {
@@ -155,6 +228,15 @@ void Scheduler::ForgetHedge(Job& running) {
 Scheduler::RetryDecision Scheduler::DecideRetry(const Job& job, const FetchResult& result,
                                                 absl::string_view retry_after, absl::Time now) {
   RetryDecision decision;
+  if (!retry_after.empty() && job.host->lease && result.outcome == FetchOutcome::kResponse &&
+      (result.http_status == 429 || result.http_status == 503)) {
+    // The upstream asked to pause: every replica on the rate store pauses too.
+    if (auto after = policy::ParseRetryAfter(retry_after, now); after && *after > absl::ZeroDuration()) {
+      const absl::Time until = now + std::min(*after, options_.max_retry_after);
+      job.host->lease->PauseUntil(until);
+      if (options_.rate_store != nullptr) options_.rate_store->Cooldown(job.host->name, until);
+    }
+  }
   bool retryable = result.outcome == FetchOutcome::kConnectError ||
                    (result.outcome == FetchOutcome::kResponse &&
                     policy::IsRetryableHttpStatus(result.http_status));
@@ -300,6 +382,12 @@ HostState& Scheduler::HostFor(const std::string& name, absl::Time now) {
   if (it != hosts_.end()) return it->second;
   HostState& host = hosts_.try_emplace(name, name, options_, now).first->second;
   host.server_rate = policy::MatchHostRate(options_.host_rates, name);
+  if (options_.rate_store != nullptr) {
+    // The server's rate for the host is the budget shared with the other gatherds; a call's own
+    // rate stays the call's (the CLI already splits a run's rate among its shards).
+    auto quota = ratestore::MatchHostQuota(options_.host_quotas, name);
+    if (host.server_rate || quota) host.lease.emplace(std::move(quota));
+  }
   UpdateBucket(host, now);
   return host;
 }
@@ -348,7 +436,7 @@ bool Scheduler::ReleaseHost(HostState& host) {
     std::lock_guard<std::mutex> lock(published_mu_);
     published_rates_.erase(host.name);
   }
-  hosts_.erase(host.name);
+  hosts_.erase(host.name);  // its quota left stays published (the metric keeps it)
   return true;
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -28,6 +29,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/time/time.h"
 #include "service/fetch/engine_stats.h"
+#include "service/fetch/host_lease.h"
 #include "service/fetch/fetch_types.h"
 #include "service/fetch/job.h"
 #include "service/policy/adaptive_rate.h"
@@ -45,6 +47,12 @@ struct SchedulerOptions {
   double retry_budget_ratio = 0;
   double retry_budget_min_per_second = 0;
   absl::Duration max_retry_after = absl::ZeroDuration();
+  // Budgets shared with other gatherds (or quotas): every host with a server rate (--host_rate)
+  // or a quota leases its tokens from here (HostLease); calls' own rates stay local. Null: none.
+  // post_lease hands a reply back to the loop thread.
+  ratestore::RateStore* rate_store = nullptr;
+  std::vector<ratestore::HostQuota> host_quotas;
+  std::function<void(const std::string& host, const ratestore::LeaseReply&)> post_lease;
 };
 
 // One group (an RPC's jobs) on one loop. The loop reads id, sink and options; the rest is the
@@ -73,6 +81,7 @@ struct HostState {
   int auto_groups = 0;  // open groups asking for rate "auto" here
   std::optional<policy::AdaptiveRate> adaptive;
   bool limited = false;  // a job waited for a token since the last adaptive tick
+  std::optional<HostLease> lease;  // with a rate store: its share of the shared budget
 };
 
 class Scheduler {
@@ -103,6 +112,9 @@ class Scheduler {
   struct Admission {
     std::unique_ptr<Job> job;
     Job* hedge_of = nullptr;
+    // A job that must end without being sent (its host's quota is spent), and its result.
+    std::unique_ptr<Job> refused;
+    FetchResult refusal;
   };
   Admission Next(absl::Time now);
   // A transfer of `job` ended (or did not start): its slot is free.
@@ -137,6 +149,13 @@ class Scheduler {
   // Queued jobs of groups whose deadline has passed.
   std::vector<std::unique_ptr<Job>> TakeExpired(absl::Time now);
 
+  // ---- shared budgets (rate store) ----
+  // A lease reply for `host` (posted back to the loop thread).
+  void OnLease(const std::string& host, const ratestore::LeaseReply& reply, absl::Time now);
+  // The quota left for `host` after its last lease (-1: no quota). Any thread.
+  int64_t PublishedQuotaLeft(const std::string& host) const;
+  std::vector<std::pair<std::string, int64_t>> PublishedQuotasLeft() const;
+
   // ---- adaptive rates ----
   void OnAnswer(HostState& host, bool throttled, absl::Duration latency, absl::Time now);
   void Tick(absl::Time now);
@@ -159,6 +178,10 @@ class Scheduler {
   void MakeReady(GroupState& group);
   // Whether one more transfer of `group` to `host` may start now; takes the rate token if so.
   bool TakeSlot(GroupState& group, HostState& host, absl::Time now);
+  // The shared budget's part of TakeSlot: true when a leased token is there (spent by TakeSlot).
+  bool LeaseAllows(HostState& host, absl::Time now);
+  // The front job of `group`, if its host's quota is spent: ended without a request.
+  bool RefuseSpentQuota(GroupState& group, absl::Time now, Admission& admission);
 
   const SchedulerOptions options_;
   EngineStats* const stats_;
@@ -174,6 +197,7 @@ class Scheduler {
   std::mt19937_64 random_{std::random_device{}()};
   mutable std::mutex published_mu_;
   absl::flat_hash_map<std::string, double> published_rates_;  // guarded by published_mu_
+  absl::flat_hash_map<std::string, int64_t> published_quota_;  // guarded by published_mu_
 };
 
 }  // namespace gather::fetch

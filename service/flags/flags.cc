@@ -74,6 +74,10 @@ config::Flags ReadConfigFlags() {
   flags.credentials_file = absl::GetFlag(FLAGS_credentials_file);
   if (const char* token = std::getenv("GATHERD_TOKEN"); token != nullptr) flags.env_token = token;
   flags.host_rate = absl::GetFlag(FLAGS_host_rate);
+  flags.rate_store = absl::GetFlag(FLAGS_rate_store);
+  flags.rate_store_replicas = absl::GetFlag(FLAGS_rate_store_replicas);
+  flags.rate_store_timeout_ms = absl::GetFlag(FLAGS_rate_store_timeout_ms);
+  flags.host_quota = absl::GetFlag(FLAGS_host_quota);
   flags.default_attempts = absl::GetFlag(FLAGS_default_attempts);
   flags.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   flags.retry_budget_ratio = absl::GetFlag(FLAGS_retry_budget_ratio);

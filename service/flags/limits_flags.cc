@@ -26,6 +26,19 @@ ABSL_FLAG(uint64_t, max_request_body_bytes, gather::config::kDefaultMaxRequestBo
 ABSL_FLAG(std::string, host_rate, "",
           "server-wide request rates per host: PATTERN=RATE[:BURST],... where PATTERN is a host, "
           "*.suffix or * (e.g. api.example.com=100:10,*=500); requests' own rates can only be lower");
+ABSL_FLAG(std::string, rate_store, "",
+          "share every host rate and quota with the other gatherds on this Redis: "
+          "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] or unix:///PATH[?db=N] (empty: this "
+          "process's budgets are its own)");
+ABSL_FLAG(int, rate_store_replicas, 1,
+          "while --rate_store is unreachable, each replica takes RATE / this (set it to the number "
+          "of gatherd replicas)");
+ABSL_FLAG(double, rate_store_timeout_ms, 250,
+          "longest wait for --rate_store before deciding locally (and reconnecting within 1 s)");
+ABSL_FLAG(std::string, host_quota, "",
+          "requests per period per host: PATTERN=LIMIT/day|hour[@Time/Zone],... e.g. "
+          "maps.googleapis.com=100000/day@America/Los_Angeles; when spent, jobs end RATE_LIMITED "
+          "without a request (counted in --rate_store when set)");
 ABSL_FLAG(int, default_attempts, gather::config::kDefaultAttempts, "transfers per job (retries included) when a request gives none");
 ABSL_FLAG(int, max_attempts, gather::config::kDefaultMaxAttempts, "upper bound of a request's policy.max_attempts");
 ABSL_FLAG(double, retry_budget_ratio, gather::config::kDefaultRetryBudgetRatio, "retries allowed per first attempt, per host");

@@ -145,6 +145,21 @@ std::vector<prometheus::MetricFamily> EngineCollector::Collect() const {
   for (const auto& [host, rate] : stats.host_rates) {
     AddValue(out.back(), rate, {{"host", host}});
   }
+  if (stats.has_rate_store) {
+    gauge("gather_rate_store_up", "1 while --rate_store answers, 0 while budgets are local",
+          stats.rate_store_up ? 1 : 0);
+    counter("gather_rate_store_fallback_leases_total",
+            "Token leases decided locally because --rate_store did not answer",
+            static_cast<double>(stats.rate_store_fallback_leases));
+  }
+  if (!stats.quota_left.empty()) {
+    out.push_back(Family("gather_quota_left",
+                         "Requests left in a host's quota period (--host_quota), as last leased",
+                         MetricType::Gauge));
+    for (const auto& [host, left] : stats.quota_left) {
+      AddValue(out.back(), static_cast<double>(left), {{"host", host}});
+    }
+  }
   return out;
 }
 

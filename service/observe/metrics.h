@@ -69,6 +69,11 @@ struct EngineSnapshot {
   int64_t hedges = 0;
   int64_t hedges_won = 0;
   std::vector<std::pair<std::string, double>> host_rates;  // requests/s allowed per host now
+  // With --rate_store: whether it answers, and leases decided locally because it did not.
+  bool has_rate_store = false;
+  bool rate_store_up = false;
+  int64_t rate_store_fallback_leases = 0;
+  std::vector<std::pair<std::string, int64_t>> quota_left;  // per host with --host_quota
 };
 
 // Engine counters and gauges, read at scrape time: transfers in flight, queued jobs, retries,

@@ -297,6 +297,9 @@ void BatchLookupReactor::BuildSummaryLocked(v1::BatchLookupResponse* message) {
   *summary = BuildLookupSummary(keys_, core_.counts_locked(), absl::Now() - core_.start(),
                                 core_.body_bytes_locked(), state_->engine->HostRate(plan_->host));
   summary->set_keys_waited(core_.jobs_waited_locked());
+  if (int64_t left = state_->engine->QuotaLeft(plan_->host); left >= 0) {
+    summary->set_quota_left(left);
+  }
   summary->set_retry_wait_ms(absl::ToDoubleMilliseconds(core_.budget_wait_locked()));
   if (plan_->paging) {
     summary->set_pages(pages_);

@@ -25,6 +25,7 @@ v1::JobStatus JobStatusOfOutcome(const fetch::FetchResult& result, int follow_re
     case FetchOutcome::kBlocked: *error = result.error; return v1::JOB_STATUS_BLOCKED;
     case FetchOutcome::kBadContent: *error = result.error; return v1::JOB_STATUS_BAD_CONTENT;
     case FetchOutcome::kCancelled: *error = result.error; return v1::JOB_STATUS_CANCELLED;
+    case FetchOutcome::kQuotaSpent: *error = result.error; return v1::JOB_STATUS_RATE_LIMITED;
     case FetchOutcome::kError:
       *error = result.error;
       return v1::JOB_STATUS_CONNECT_ERROR;

@@ -285,13 +285,14 @@ class LookupSpec(_message.Message):
     def __init__(self, url_template: _Optional[str] = ..., method: _Optional[str] = ..., headers: _Optional[_Iterable[_Union[Header, _Mapping]]] = ..., fields: _Optional[_Iterable[_Union[Field, _Mapping]]] = ..., required: _Optional[_Iterable[str]] = ..., policy: _Optional[_Union[FetchPolicy, _Mapping]] = ..., credential: _Optional[str] = ..., body: _Optional[str] = ..., paging: _Optional[_Union[Paging, _Mapping]] = ...) -> None: ...
 
 class LookupSummary(_message.Message):
-    __slots__ = ["bytes", "items_filtered", "keys", "keys_cut", "keys_waited", "pages", "rate", "retry_wait_ms", "rows", "status_counts", "wall_ms"]
+    __slots__ = ["bytes", "items_filtered", "keys", "keys_cut", "keys_waited", "pages", "quota_left", "rate", "retry_wait_ms", "rows", "status_counts", "wall_ms"]
     BYTES_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FILTERED_FIELD_NUMBER: _ClassVar[int]
     KEYS_CUT_FIELD_NUMBER: _ClassVar[int]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     KEYS_WAITED_FIELD_NUMBER: _ClassVar[int]
     PAGES_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_LEFT_FIELD_NUMBER: _ClassVar[int]
     RATE_FIELD_NUMBER: _ClassVar[int]
     RETRY_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
@@ -303,12 +304,13 @@ class LookupSummary(_message.Message):
     keys_cut: int
     keys_waited: int
     pages: int
+    quota_left: int
     rate: float
     retry_wait_ms: float
     rows: int
     status_counts: _containers.RepeatedCompositeFieldContainer[StatusCount]
     wall_ms: float
-    def __init__(self, keys: _Optional[int] = ..., status_counts: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., wall_ms: _Optional[float] = ..., bytes: _Optional[int] = ..., rate: _Optional[float] = ..., pages: _Optional[int] = ..., rows: _Optional[int] = ..., items_filtered: _Optional[int] = ..., keys_cut: _Optional[int] = ..., keys_waited: _Optional[int] = ..., retry_wait_ms: _Optional[float] = ...) -> None: ...
+    def __init__(self, keys: _Optional[int] = ..., status_counts: _Optional[_Iterable[_Union[StatusCount, _Mapping]]] = ..., wall_ms: _Optional[float] = ..., bytes: _Optional[int] = ..., rate: _Optional[float] = ..., pages: _Optional[int] = ..., rows: _Optional[int] = ..., items_filtered: _Optional[int] = ..., keys_cut: _Optional[int] = ..., keys_waited: _Optional[int] = ..., retry_wait_ms: _Optional[float] = ..., quota_left: _Optional[int] = ...) -> None: ...
 
 class Paging(_message.Message):
     __slots__ = ["items", "max_pages", "next_link", "next_token_pointer", "next_url_pointer", "token_param"]
