@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, AsyncIterator, Dict, Iterable, List, Mapping, Optional, Union
 
+import asyncio
+
 import grpc
 import grpc.aio
 
@@ -44,6 +46,9 @@ async def _requests(state: LookupState, keys: Any) -> AsyncIterator["pb.BatchLoo
         raise
 
 
+_REFUSAL_WAIT_S = 0.1  # as Client.lookup
+
+
 class AsyncLookup:
     """The rows of one lookup as they arrive: `async for row in lookup`, or to_pandas() /
     batches(). `summary` is set once every row was read."""
@@ -65,6 +70,10 @@ class AsyncLookup:
                 if self._state.input_error is not None:
                     raise self._state.input_error
                 raise from_rpc_error(e) from None
+            if not self._call.done():
+                # A refusal is a trailers-only answer: its status follows the headers at once.
+                status = asyncio.ensure_future(self._call.code())
+                await asyncio.wait({status}, timeout=_REFUSAL_WAIT_S)
             if self._call.done():
                 code = await self._call.code()
                 if code != grpc.StatusCode.OK:

@@ -5,6 +5,7 @@ one thread; gRPC's own thread pulls keys from the caller's iterable as the serve
 """
 from __future__ import annotations
 
+import threading
 import weakref
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Union
 
@@ -16,6 +17,10 @@ from ._calls import (SERVICE, Connection, LookupState, PrivateServers, RankColle
 from ._errors import GatherError, from_rpc_error
 from ._pb import gather_pb2 as pb
 from ._rows import Ranking, Row, Summary, to_frame
+
+
+# How long lookup() waits, once gatherd's headers came, for a refusal's status to follow them.
+_REFUSAL_WAIT_S = 0.1
 
 
 class Lookup:
@@ -99,6 +104,7 @@ class Client:
                                      server_name)
         self._private = PrivateServers(gatherd) if self._conn.address is None else None
         self._channels: Dict[str, grpc.Channel] = {}
+        self._channels_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, Client._release, self._channels, self._private)
 
     @staticmethod
@@ -126,15 +132,16 @@ class Client:
     def _channel(self, hosts: List[str]) -> grpc.Channel:
         address = (self._conn.address if self._private is None
                    else self._private.address_for(hosts))
-        channel = self._channels.get(address)
-        if channel is None:
-            if self._conn.tls() and self._private is None:
-                channel = grpc.secure_channel(address, self._conn.credentials(),
-                                              self._conn.options())
-            else:
-                channel = grpc.insecure_channel(address, self._conn.options())
-            self._channels[address] = channel
-        return channel
+        with self._channels_lock:  # calls from several threads share one channel per address
+            channel = self._channels.get(address)
+            if channel is None:
+                if self._conn.tls() and self._private is None:
+                    channel = grpc.secure_channel(address, self._conn.credentials(),
+                                                  self._conn.options())
+                else:
+                    channel = grpc.insecure_channel(address, self._conn.options())
+                self._channels[address] = channel
+            return channel
 
     def lookup(self, template: str, keys: Iterable[Any], *,
                fields: req.Fields = None, require: Iterable[str] = (),
@@ -170,6 +177,10 @@ class Client:
         # gatherd answers with its headers once it accepted the spec, or ends the call when it
         # refused it: either way the caller learns of a bad request here, not rows later.
         call.initial_metadata()
+        # A refusal is a trailers-only answer: its status follows the (empty) headers at once.
+        ended = threading.Event()
+        call.add_done_callback(lambda _: ended.set())
+        ended.wait(_REFUSAL_WAIT_S)
         if call.done() and call.code() != grpc.StatusCode.OK:
             if state.input_error is not None:
                 raise state.input_error

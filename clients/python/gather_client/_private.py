@@ -70,9 +70,12 @@ def find_gatherd() -> str:
                          "(or set GATHERD to its path)")
 
 
+# Looked up here, in the parent: the child of a multi-threaded process must not dlopen.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
 def _in_child() -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
 
 
 class _Launcher:

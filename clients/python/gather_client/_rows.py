@@ -106,8 +106,9 @@ class Summary:
     retry_wait_ms: float = 0.0
 
     def failed(self) -> Dict[str, int]:
-        """Keys per status other than OK and MISSING: what a second pass would fetch again."""
-        return {s: n for s, n in self.status_counts.items() if s not in ("OK", "MISSING")}
+        """Keys per failure status (not OK, MISSING or CANCELLED): what a second pass would
+        fetch again."""
+        return {s: n for s, n in self.status_counts.items() if s in FAILED}
 
 
 FAILED = frozenset({"HTTP_ERROR", "RATE_LIMITED", "TIMEOUT", "CONNECT_ERROR", "DNS_ERROR",
@@ -232,8 +233,8 @@ def to_frame(rows: Sequence[Row], names: Sequence[str], paged: bool) -> Any:
     for i, column in enumerate(columns):
         values = [record[i] for record in records]
         data[column] = _column(pandas, values) if i >= len(columns) - len(names) else values
-    if paged:
-        data["item"] = pandas.array([r.item for r in rows], dtype="Int64")
+    if paged:  # the item column, by the name frame_columns gave it
+        data[columns[4]] = pandas.array([r.item for r in rows], dtype="Int64")
     return pandas.DataFrame(data, columns=columns)
 
 

@@ -93,3 +93,12 @@ def test_the_package_is_typed():
     package = pathlib.Path(gather_client.__file__).parent
     assert (package / "py.typed").exists()
     assert (package / "_pb" / "gather_pb2.pyi").exists()
+
+
+def test_a_field_named_like_a_metadata_column_keeps_its_values():
+    from gather_client._rows import Row, to_frame
+    rows = [Row(seq=0, key="k", status="OK", fields={"item": "x", "status": 7}, page=1, item=0),
+            Row(seq=0, key="k", status="OK", fields={"item": "y", "status": 8}, page=1, item=1)]
+    df = to_frame(rows, ["item", "status"], paged=True)
+    assert list(df["item"]) == ["x", "y"] and list(df["gather_item"]) == [0, 1]
+    assert list(df["status"]) == [7, 8] and list(df["gather_status"]) == ["OK", "OK"]
