@@ -168,11 +168,7 @@ class AsyncClient:
                    else self._private.address_for(hosts))
         channel = self._channels.get(address)
         if channel is None:
-            if self._conn.tls() and self._private is None:
-                channel = grpc.aio.secure_channel(address, self._conn.credentials(),
-                                                  self._conn.options())
-            else:
-                channel = grpc.aio.insecure_channel(address, self._conn.options())
+            channel = self._conn.open_channel(address, grpc.aio)
             self._channels[address] = channel
         return channel
 

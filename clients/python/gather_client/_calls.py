@@ -63,6 +63,13 @@ class Connection:
         return grpc.ssl_channel_credentials(read(self.ca_file), read(self.key_file),
                                             read(self.cert_file))
 
+    def open_channel(self, address: str, api: Any) -> Any:
+        """A channel to `address` with `api` (grpc, or grpc.aio): TLS when configured, except to a
+        private gatherd (a local Unix socket)."""
+        if self.tls() and self.address is not None:
+            return api.secure_channel(address, self.credentials(), self.options())
+        return api.insecure_channel(address, self.options())
+
     def options(self) -> List[Tuple[str, Any]]:
         options = list(CHANNEL_OPTIONS)
         if self.server_name:

@@ -135,11 +135,7 @@ class Client:
         with self._channels_lock:  # calls from several threads share one channel per address
             channel = self._channels.get(address)
             if channel is None:
-                if self._conn.tls() and self._private is None:
-                    channel = grpc.secure_channel(address, self._conn.credentials(),
-                                                  self._conn.options())
-                else:
-                    channel = grpc.insecure_channel(address, self._conn.options())
+                channel = self._conn.open_channel(address, grpc)
                 self._channels[address] = channel
             return channel
 
